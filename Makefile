@@ -1,0 +1,80 @@
+# hyena.c - build, test and sanitize. Everything goes under build/ (or $(BUILD)).
+#
+#   make              build/libhyena.a and build/hyena
+#   make test         build and run every Check suite (ends with Check's summary)
+#   make debug        -O0 -g3 build in build/debug, for stepping through in gdb
+#   make sanitize     the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make tsan         the tests under ThreadSanitizer
+#   make tutorials    the tutorial examples, in build/tutorials/
+#   make clean
+
+BUILD  ?= build
+ARCH   ?= -march=native
+OPT    ?= -O3 $(ARCH)
+# -ffp-contract=fast lets the compiler fuse a*b+c into one FMA instruction (ISO C mode would
+# forbid it); -ffast-math stays off because it would let the compiler assume no NaN exists,
+# and the training loop must be able to notice a NaN loss.
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast -pthread \
+             -MMD -MP $(OPT) $(CFLAGS)
+LDLIBS_ALL = -pthread -lm $(LDLIBS)
+
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+LIB_SRC   := $(wildcard tensor/*.c autograd/*.c)
+APP_SRC   := $(wildcard train/*.c)
+TEST_SRC  := $(wildcard tests/*.c)
+TUTOR_SRC := $(wildcard tutorials/examples/*.c)
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TUTOR_BIN := $(TUTOR_SRC:tutorials/examples/%.c=$(BUILD)/tutorials/%)
+# The command's objects minus its main(), for tests of the CLI helpers.
+APP_LIB_OBJ := $(filter-out $(BUILD)/train/main.o,$(APP_OBJ))
+
+.PHONY: all test debug sanitize tsan tutorials clean
+all: $(BUILD)/libhyena.a $(BUILD)/hyena
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -c $< -o $@
+
+$(BUILD)/libhyena.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/hyena: $(APP_OBJ) $(BUILD)/libhyena.a
+	$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
+
+$(BUILD)/run_tests: $(TEST_OBJ) $(APP_LIB_OBJ) $(BUILD)/libhyena.a
+	$(CC) $(CFLAGS_ALL) $^ -o $@ $(CHECK_LIBS) $(LDLIBS_ALL)
+
+# Tests run from the top of the tree: they read tutorials/ and sources to check quoted code.
+test: $(BUILD)/run_tests $(BUILD)/hyena
+	$(BUILD)/run_tests
+
+$(BUILD)/tutorials/%: tutorials/examples/%.c $(BUILD)/libhyena.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(BUILD)/libhyena.a -o $@ $(LDLIBS_ALL)
+
+tutorials: $(TUTOR_BIN)
+
+debug:
+	$(MAKE) BUILD=build/debug OPT="-O0 -g3" all tutorials $(BUILD:%=build/debug/run_tests)
+
+sanitize:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	        LDLIBS="-fsanitize=address,undefined" test
+
+tsan:
+	$(MAKE) BUILD=build/tsan OPT="-O1 -g -fsanitize=thread" LDLIBS="-fsanitize=thread" test
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

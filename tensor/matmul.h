@@ -1,0 +1,25 @@
+// matmul.h - C = A·B for row-major float32 matrices, and the transposed forms backward needs.
+#ifndef HYENA_MATMUL_H
+#define HYENA_MATMUL_H
+
+#include <stdbool.h>
+
+typedef enum MatmulTrans {
+    MATMUL_NN,  // C[m,n] = sum_k A[m,k] B[k,n]     A: [m, k], B: [k, n]   (forward of x·W)
+    MATMUL_NT,  // C[m,n] = sum_k A[m,k] B[n,k]     A: [m, k], B: [n, k]   (x·Wᵀ; gradient of the input)
+    MATMUL_TN,  // C[m,n] = sum_k A[k,m] B[k,n]     A: [k, m], B: [k, n]   (gradient of the weight)
+} MatmulTrans;
+
+// c: [m, n]. With accumulate, C += A·B (how backward adds into a gradient); otherwise C = A·B.
+// Threaded over tiles of C through parallel_for; every element is summed in the same order
+// whatever the thread count.
+void matmul(float *c, const float *a, const float *b, int m, int k, int n, MatmulTrans trans,
+            bool accumulate);
+
+// The textbook triple loop, for tests and for reading. Sums in double.
+void matmul_reference(float *c, const float *a, const float *b, int m, int k, int n,
+                      MatmulTrans trans, bool accumulate);
+
+const char *matmul_trans_name(MatmulTrans trans);  // "nn", "nt", "tn"
+
+#endif

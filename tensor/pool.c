@@ -1,0 +1,156 @@
+// pool.c - a pthread pool with a shared chunk counter.
+//
+// How a job runs: the caller writes the job under the mutex, bumps `generation` and wakes the
+// workers; then everyone, caller included, claims chunk numbers from the atomic `next_chunk`
+// until they run out. Each worker counts itself out in `workers_busy`; the caller waits for it to
+// reach zero, so a job never overlaps the next one.
+//
+// Waiting: a worker that finished a job spins for a short while (a new job often follows within
+// microseconds: the next kernel of the same step) and then sleeps on a condition variable. Pure
+// spinning would be faster on an idle machine but catastrophic on a busy one: a spinning worker
+// steals the core the caller needs.
+#define _GNU_SOURCE   // sysconf(_SC_NPROCESSORS_ONLN)
+#include "pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define SPIN_ITERATIONS 20000
+
+typedef struct Pool {
+    int n_threads;            // including the caller
+    pthread_t *workers;       // n_threads - 1 of them
+    pthread_mutex_t mutex;
+    pthread_cond_t wake;      // a new job or stop
+    pthread_cond_t done;      // the last worker finished
+    atomic_ulong generation;  // bumped once per job
+    atomic_int stop;
+    // The current job: written by the caller before generation is bumped.
+    ParallelFn fn;
+    void *ctx;
+    long n, grain, n_chunks;
+    atomic_long next_chunk;
+    atomic_int workers_busy;
+} Pool;
+
+static Pool pool;
+static _Thread_local int inside_parallel_for;  // nested calls run serially
+
+static void run_chunks(void) {
+    long c;
+    while ((c = atomic_fetch_add(&pool.next_chunk, 1)) < pool.n_chunks) {
+        long begin = c * pool.grain;
+        long end = begin + pool.grain < pool.n ? begin + pool.grain : pool.n;
+        pool.fn(pool.ctx, begin, end);
+    }
+}
+
+static void *worker_main(void *arg) {
+    (void)arg;
+    inside_parallel_for = 1;
+    unsigned long seen = 0;
+    for (;;) {
+        // Spin briefly, then sleep until the generation moves on.
+        unsigned long gen = atomic_load(&pool.generation);
+        for (int i = 0; i < SPIN_ITERATIONS && gen == seen && !atomic_load(&pool.stop); i++)
+            gen = atomic_load(&pool.generation);
+        if (gen == seen) {
+            pthread_mutex_lock(&pool.mutex);
+            while ((gen = atomic_load(&pool.generation)) == seen && !atomic_load(&pool.stop))
+                pthread_cond_wait(&pool.wake, &pool.mutex);
+            pthread_mutex_unlock(&pool.mutex);
+        }
+        if (atomic_load(&pool.stop)) return NULL;
+        seen = gen;
+        run_chunks();
+        if (atomic_fetch_sub(&pool.workers_busy, 1) == 1) {
+            pthread_mutex_lock(&pool.mutex);
+            pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.mutex);
+        }
+    }
+}
+
+int pool_default_threads(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void pool_init(int n_threads) {
+    pool_shutdown();
+    if (n_threads <= 0) n_threads = pool_default_threads();
+    pool.n_threads = n_threads;
+    atomic_store(&pool.stop, 0);
+    atomic_store(&pool.generation, 0);
+    pthread_mutex_init(&pool.mutex, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+    pthread_cond_init(&pool.done, NULL);
+    pool.workers = calloc((size_t)n_threads, sizeof(pthread_t));
+    if (pool.workers == NULL) {
+        fprintf(stderr, "hyena: out of memory starting %d threads\n", n_threads);
+        exit(1);
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, (size_t)8 << 20);  // kernels keep packing buffers on the stack
+    for (int i = 0; i < n_threads - 1; i++) {
+        if (pthread_create(&pool.workers[i], &attr, worker_main, NULL) != 0) {
+            fprintf(stderr, "hyena: could not start worker thread %d of %d\n", i + 1, n_threads);
+            exit(1);
+        }
+    }
+    pthread_attr_destroy(&attr);
+}
+
+void pool_shutdown(void) {
+    if (pool.workers == NULL) return;
+    pthread_mutex_lock(&pool.mutex);
+    atomic_store(&pool.stop, 1);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.mutex);
+    for (int i = 0; i < pool.n_threads - 1; i++) pthread_join(pool.workers[i], NULL);
+    free(pool.workers);
+    pool.workers = NULL;
+    pool.n_threads = 1;
+    pthread_mutex_destroy(&pool.mutex);
+    pthread_cond_destroy(&pool.wake);
+    pthread_cond_destroy(&pool.done);
+}
+
+int pool_threads(void) { return pool.workers ? pool.n_threads : 1; }
+
+void parallel_for(long n, long grain, ParallelFn fn, void *ctx) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    long n_chunks = (n + grain - 1) / grain;
+    if (pool.workers == NULL || pool.n_threads == 1 || n_chunks == 1 || inside_parallel_for) {
+        // The same chunks, one after the other.
+        for (long c = 0; c < n_chunks; c++) fn(ctx, c * grain, c * grain + grain < n ? c * grain + grain : n);
+        return;
+    }
+    pthread_mutex_lock(&pool.mutex);
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n = n;
+    pool.grain = grain;
+    pool.n_chunks = n_chunks;
+    atomic_store(&pool.next_chunk, 0);
+    atomic_store(&pool.workers_busy, pool.n_threads - 1);
+    atomic_fetch_add(&pool.generation, 1);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.mutex);
+
+    inside_parallel_for = 1;
+    run_chunks();
+    inside_parallel_for = 0;
+
+    for (int i = 0; i < SPIN_ITERATIONS && atomic_load(&pool.workers_busy) > 0; i++) continue;
+    if (atomic_load(&pool.workers_busy) > 0) {
+        pthread_mutex_lock(&pool.mutex);
+        while (atomic_load(&pool.workers_busy) > 0) pthread_cond_wait(&pool.done, &pool.mutex);
+        pthread_mutex_unlock(&pool.mutex);
+    }
+}

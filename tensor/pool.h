@@ -1,0 +1,26 @@
+// pool.h - one pool of worker threads, created once, and parallel_for.
+//
+// parallel_for(n, grain, fn, ctx) cuts [0, n) into chunks of `grain` items and lets every
+// thread (the caller included) take chunks until none is left. The chunks depend only on n and
+// grain, never on the number of threads, and each chunk is computed the same way whoever runs
+// it: that is why results are bit-identical for any --threads. A reduction must therefore never
+// add into one shared accumulator in completion order; it writes one partial result per chunk
+// and adds the partials in chunk order afterwards.
+#ifndef HYENA_POOL_H
+#define HYENA_POOL_H
+
+// Work on items [begin, end). ctx is whatever the caller passed to parallel_for.
+typedef void (*ParallelFn)(void *ctx, long begin, long end);
+
+// Start the pool with n_threads threads in all (the caller counts as one); 0 means one per core.
+// Calling it again first stops the old pool. Without pool_init, parallel_for runs serially.
+void pool_init(int n_threads);
+void pool_shutdown(void);
+int pool_threads(void);
+int pool_default_threads(void);   // the number of online cores
+
+// Run fn over [0, n) in chunks of grain items (grain >= 1). Returns when every chunk is done.
+// Called from inside a chunk (nested), it runs serially in that thread.
+void parallel_for(long n, long grain, ParallelFn fn, void *ctx);
+
+#endif
