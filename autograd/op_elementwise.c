@@ -1,0 +1,170 @@
+// op_elementwise.c - add, mul (both broadcasting), scale, and the unary maps.
+//
+//   y = a + b      ga += g                 gb += g summed over broadcast rows
+//   y = a * b      ga += g * b             gb += g * a summed over broadcast rows
+//   y = s * a      ga += s * g
+//   y = exp(a)     ga += g * y             y = log(a)    ga += g / a
+//   y = sin(a)     ga += g * cos(a)        y = tanh(a)   ga += g * (1 - y^2)
+//   y = gelu(a)    ga += g * gelu'(a)
+#include <math.h>
+#include <string.h>
+
+#include "../tensor/ops.h"
+#include "../tensor/pool.h"
+#include "ops.h"
+
+#define ELEMS_PER_CHUNK 16384
+
+// a is [outer, inner] and b is [inner]: b's shape must be a suffix of a's.
+static long broadcast_inner(const char *op, const Var *a, const Var *b) {
+    if (b->value.rank > a->value.rank) ag_shape_error(op, "b has more axes than a", &a->value, &b->value);
+    int off = a->value.rank - b->value.rank;
+    for (int i = 0; i < b->value.rank; i++)
+        if (a->value.shape[off + i] != b->value.shape[i])
+            ag_shape_error(op, "b's shape is not a suffix of a's", &a->value, &b->value);
+    return (long)b->value.size;
+}
+
+// ---- the reduction shared by the two broadcasting backwards: gb[i] += sum_o g[o,i] * (a or 1)
+
+typedef struct ColumnSumJob {
+    float *gb;
+    const float *g, *a;  // a == NULL: plain sum (add); else weighted (mul)
+    long outer, inner;
+} ColumnSumJob;
+
+static void column_sums(void *ctx, long begin, long end) {
+    // Each chunk owns columns [begin, end) and sums them over rows in row order: deterministic.
+    const ColumnSumJob *j = ctx;
+    for (long o = 0; o < j->outer; o++) {
+        const float *g = j->g + o * j->inner;
+        const float *a = j->a ? j->a + o * j->inner : NULL;
+        for (long i = begin; i < end; i++) j->gb[i] += a ? g[i] * a[i] : g[i];
+    }
+}
+
+static void broadcast_grad_b(float *gb, const float *g, const float *a, long outer, long inner) {
+    ColumnSumJob j = {gb, g, a, outer, inner};
+    parallel_for(inner, 256, column_sums, &j);
+}
+
+// ---- add
+
+static void add_backward(Node *n) {
+    Var *a = n->in[0], *b = n->in[1];
+    const float *g = n->out->grad;
+    long inner = (long)b->value.size, outer = (long)a->value.size / (inner ? inner : 1);
+    if (a->requires_grad) add_broadcast(a->grad, a->grad, g, 1, (long)a->value.size);
+    if (b->requires_grad) broadcast_grad_b(b->grad, g, NULL, outer, inner);
+}
+
+Var *ag_add(Tape *tape, Var *a, Var *b) {
+    long inner = broadcast_inner("add", a, b);
+    Var *y = ag_new_var(tape, a->value.rank, a->value.shape, "add");
+    add_broadcast(y->value.data, a->value.data, b->value.data, (long)a->value.size / (inner ? inner : 1), inner);
+    ag_record(tape, "add", add_backward, y, 2, (Var *[]){a, b});
+    return y;
+}
+
+// ---- mul
+
+typedef struct MulGradJob {
+    float *ga;
+    const float *g, *b;
+    long inner;
+} MulGradJob;
+
+static void mul_grad_a(void *ctx, long begin, long end) {
+    const MulGradJob *j = ctx;
+    for (long i = begin; i < end; i++) j->ga[i] += j->g[i] * j->b[i % j->inner];
+}
+
+static void mul_backward(Node *n) {
+    Var *a = n->in[0], *b = n->in[1];
+    const float *g = n->out->grad;
+    long inner = (long)b->value.size, outer = (long)a->value.size / (inner ? inner : 1);
+    if (a->requires_grad) {
+        MulGradJob j = {a->grad, g, b->value.data, inner};
+        parallel_for((long)a->value.size, ELEMS_PER_CHUNK, mul_grad_a, &j);
+    }
+    if (b->requires_grad) broadcast_grad_b(b->grad, g, a->value.data, outer, inner);
+}
+
+Var *ag_mul(Tape *tape, Var *a, Var *b) {
+    long inner = broadcast_inner("mul", a, b);
+    Var *y = ag_new_var(tape, a->value.rank, a->value.shape, "mul");
+    mul_broadcast(y->value.data, a->value.data, b->value.data, (long)a->value.size / (inner ? inner : 1), inner);
+    ag_record(tape, "mul", mul_backward, y, 2, (Var *[]){a, b});
+    return y;
+}
+
+// ---- scale
+
+typedef struct AxpyJob {
+    float *ga;
+    const float *g;
+    float s;
+} AxpyJob;
+
+static void axpy_chunk(void *ctx, long begin, long end) {
+    const AxpyJob *j = ctx;
+    for (long i = begin; i < end; i++) j->ga[i] += j->s * j->g[i];
+}
+
+static void scale_backward(Node *n) {
+    AxpyJob j = {n->in[0]->grad, n->out->grad, n->scalar};
+    parallel_for((long)n->out->value.size, ELEMS_PER_CHUNK, axpy_chunk, &j);
+}
+
+Var *ag_scale(Tape *tape, Var *a, float s) {
+    Var *y = ag_new_var(tape, a->value.rank, a->value.shape, "scale");
+    scale(y->value.data, a->value.data, s, (long)a->value.size);
+    Node *n = ag_record(tape, "scale", scale_backward, y, 1, &a);
+    if (n) n->scalar = s;
+    return y;
+}
+
+// ---- unary maps: one threaded loop computes ga += g * dy/da for each kind
+
+typedef struct UnaryGradJob {
+    float *ga;
+    const float *g, *a, *y;
+    UnaryOp op;
+} UnaryGradJob;
+
+static void unary_grad_chunk(void *ctx, long begin, long end) {
+    const UnaryGradJob *j = ctx;
+    const float *g = j->g, *a = j->a, *y = j->y;
+    float *ga = j->ga;
+    switch (j->op) {
+    case UNARY_EXP: for (long i = begin; i < end; i++) ga[i] += g[i] * y[i]; break;
+    case UNARY_LOG: for (long i = begin; i < end; i++) ga[i] += g[i] / a[i]; break;
+    case UNARY_SIN: for (long i = begin; i < end; i++) ga[i] += g[i] * cosf(a[i]); break;
+    case UNARY_TANH: for (long i = begin; i < end; i++) ga[i] += g[i] * (1.0f - y[i] * y[i]); break;
+    case UNARY_GELU: for (long i = begin; i < end; i++) ga[i] += g[i] * gelu_derivative(a[i]); break;
+    }
+}
+
+static void unary_grad(Node *n, UnaryOp op) {
+    UnaryGradJob j = {n->in[0]->grad, n->out->grad, n->in[0]->value.data, n->out->value.data, op};
+    parallel_for((long)n->out->value.size, ELEMS_PER_CHUNK, unary_grad_chunk, &j);
+}
+
+static void exp_backward(Node *n) { unary_grad(n, UNARY_EXP); }
+static void log_backward(Node *n) { unary_grad(n, UNARY_LOG); }
+static void sin_backward(Node *n) { unary_grad(n, UNARY_SIN); }
+static void tanh_backward(Node *n) { unary_grad(n, UNARY_TANH); }
+static void gelu_backward(Node *n) { unary_grad(n, UNARY_GELU); }
+
+static Var *unary_op(Tape *tape, Var *a, UnaryOp op, const char *name, BackwardFn backward) {
+    Var *y = ag_new_var(tape, a->value.rank, a->value.shape, name);
+    unary(y->value.data, a->value.data, (long)a->value.size, op);
+    ag_record(tape, name, backward, y, 1, &a);
+    return y;
+}
+
+Var *ag_exp(Tape *tape, Var *a) { return unary_op(tape, a, UNARY_EXP, "exp", exp_backward); }
+Var *ag_log(Tape *tape, Var *a) { return unary_op(tape, a, UNARY_LOG, "log", log_backward); }
+Var *ag_sin(Tape *tape, Var *a) { return unary_op(tape, a, UNARY_SIN, "sin", sin_backward); }
+Var *ag_tanh(Tape *tape, Var *a) { return unary_op(tape, a, UNARY_TANH, "tanh", tanh_backward); }
+Var *ag_gelu(Tape *tape, Var *a) { return unary_op(tape, a, UNARY_GELU, "gelu", gelu_backward); }

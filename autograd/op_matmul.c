@@ -1,0 +1,51 @@
+// op_matmul.c - the two products a model needs, and their gradients.
+//
+//   y = a·b     (a: [R, K], b: [K, N])    ga += g·bᵀ  (MATMUL_NT)    gb += aᵀ·g  (MATMUL_TN)
+//   y = a·bᵀ    (a: [R, K], b: [N, K])    ga += g·b   (MATMUL_NN)    gb += gᵀ·a  (MATMUL_TN)
+//
+// a may have any number of leading axes: [B, T, K] is R = B*T rows. Each gradient is itself a
+// matmul, one of the transposed forms tensor/matmul.c packs without copying a transpose.
+#include "../tensor/matmul.h"
+#include "ops.h"
+
+static int rows_of(const Var *a) { return (int)(a->value.size / (size_t)tensor_last_dim(&a->value)); }
+
+static void matmul_backward(Node *n) {
+    Var *a = n->in[0], *b = n->in[1];
+    int R = rows_of(a), K = b->value.shape[0], N = b->value.shape[1];
+    if (a->requires_grad) matmul(a->grad, n->out->grad, b->value.data, R, N, K, MATMUL_NT, true);
+    if (b->requires_grad) matmul(b->grad, a->value.data, n->out->grad, K, R, N, MATMUL_TN, true);
+}
+
+Var *ag_matmul(Tape *tape, Var *a, Var *b) {
+    if (b->value.rank != 2 || tensor_last_dim(&a->value) != b->value.shape[0])
+        ag_shape_error("matmul", "need a: [..., K] and b: [K, N]", &a->value, &b->value);
+    int R = rows_of(a), K = b->value.shape[0], N = b->value.shape[1];
+    int shape[TENSOR_MAX_RANK];
+    for (int i = 0; i < a->value.rank; i++) shape[i] = a->value.shape[i];
+    shape[a->value.rank - 1] = N;
+    Var *y = ag_new_var(tape, a->value.rank, shape, "matmul");
+    matmul(y->value.data, a->value.data, b->value.data, R, K, N, MATMUL_NN, false);
+    ag_record(tape, "matmul", matmul_backward, y, 2, (Var *[]){a, b});
+    return y;
+}
+
+static void matmul_bt_backward(Node *n) {
+    Var *a = n->in[0], *b = n->in[1];
+    int R = rows_of(a), N = b->value.shape[0], K = b->value.shape[1];
+    if (a->requires_grad) matmul(a->grad, n->out->grad, b->value.data, R, N, K, MATMUL_NN, true);
+    if (b->requires_grad) matmul(b->grad, n->out->grad, a->value.data, N, R, K, MATMUL_TN, true);
+}
+
+Var *ag_matmul_bt(Tape *tape, Var *a, Var *b) {
+    if (b->value.rank != 2 || tensor_last_dim(&a->value) != b->value.shape[1])
+        ag_shape_error("matmul_bt", "need a: [..., K] and b: [N, K]", &a->value, &b->value);
+    int R = rows_of(a), N = b->value.shape[0], K = b->value.shape[1];
+    int shape[TENSOR_MAX_RANK];
+    for (int i = 0; i < a->value.rank; i++) shape[i] = a->value.shape[i];
+    shape[a->value.rank - 1] = N;
+    Var *y = ag_new_var(tape, a->value.rank, shape, "matmul_bt");
+    matmul(y->value.data, a->value.data, b->value.data, R, K, N, MATMUL_NT, false);
+    ag_record(tape, "matmul_bt", matmul_bt_backward, y, 2, (Var *[]){a, b});
+    return y;
+}

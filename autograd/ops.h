@@ -1,0 +1,46 @@
+// ops.h - differentiable operations. Each returns a new variable on the tape; each has a
+// backward function of its own name (add_backward, matmul_backward, ...) to break on in gdb.
+//
+// Broadcasting: in ag_add and ag_mul, b's shape must equal a's or be a suffix of it (a bias [D]
+// against activations [B, T, D]); the gradient of b is summed over the broadcast axes.
+#ifndef HYENA_AG_OPS_H
+#define HYENA_AG_OPS_H
+
+#include <stdint.h>
+
+#include "tape.h"
+
+Var *ag_add(Tape *tape, Var *a, Var *b);
+Var *ag_mul(Tape *tape, Var *a, Var *b);
+Var *ag_scale(Tape *tape, Var *a, float s);
+Var *ag_exp(Tape *tape, Var *a);
+Var *ag_log(Tape *tape, Var *a);
+Var *ag_sin(Tape *tape, Var *a);
+Var *ag_tanh(Tape *tape, Var *a);
+Var *ag_gelu(Tape *tape, Var *a);
+
+// a: [..., K] (all leading axes are rows), b: [K, N]  ->  [..., N]
+Var *ag_matmul(Tape *tape, Var *a, Var *b);
+// a: [..., K], b: [N, K]  ->  [..., N]   (x·Wᵀ, the layout of a PyTorch Linear weight)
+Var *ag_matmul_bt(Tape *tape, Var *a, Var *b);
+
+// Over the last axis: [..., C] -> [...]
+Var *ag_sum(Tape *tape, Var *a);
+Var *ag_mean(Tape *tape, Var *a);
+// Over the last axis: [..., C] -> [..., C]
+Var *ag_softmax(Tape *tape, Var *a);
+// x: [..., C], gamma and beta: [C]
+Var *ag_layernorm(Tape *tape, Var *x, Var *gamma, Var *beta, float eps);
+
+// table: [V, D], ids: n_ids token ids shaped ids_shape (rank <= 3)  ->  [ids_shape..., D]
+Var *ag_embedding(Tape *tape, Var *table, const int32_t *ids, int ids_rank, const int *ids_shape);
+// logits: [..., V], targets: one per row  ->  scalar mean loss over rows whose target is not
+// ignore_index
+Var *ag_cross_entropy(Tape *tape, Var *logits, const int32_t *targets, int32_t ignore_index);
+
+// Swap two axes (a copy, contiguous again).
+Var *ag_transpose(Tape *tape, Var *a, int ax0, int ax1);
+// Same data, another shape with the same number of elements.
+Var *ag_reshape(Tape *tape, Var *a, int rank, const int *shape);
+
+#endif

@@ -1,0 +1,104 @@
+// tape.c - recording nodes and walking them backwards.
+#include "tape.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tape_init(Tape *tape, Arena *arena) {
+    memset(tape, 0, sizeof *tape);
+    tape->arena = arena;
+    tape->recording = true;
+}
+
+void tape_reset(Tape *tape) {
+    arena_reset(tape->arena);
+    tape->first = tape->last = NULL;
+    tape->n_nodes = 0;
+    tape->n_vars = 0;
+}
+
+Var *ag_param(Arena *params, const char *name, int rank, const int *shape) {
+    Var *v = arena_calloc(params, sizeof *v);
+    v->value = tensor_zeros(params, rank, shape);
+    v->grad = arena_calloc(params, v->value.size * sizeof(float));
+    v->requires_grad = true;
+    v->is_param = true;
+    v->name = name;
+    v->id = -1;
+    return v;
+}
+
+Var *ag_new_var(Tape *tape, int rank, const int *shape, const char *name) {
+    Var *v = arena_calloc(tape->arena, sizeof *v);
+    v->value = tensor_new(tape->arena, rank, shape);
+    v->name = name;
+    v->id = tape->n_vars++;
+    return v;
+}
+
+Var *ag_input(Tape *tape, Tensor value, bool requires_grad, const char *name) {
+    Var *v = arena_calloc(tape->arena, sizeof *v);
+    v->value = value;
+    v->requires_grad = requires_grad;
+    v->name = name;
+    v->id = tape->n_vars++;
+    return v;
+}
+
+Node *ag_record(Tape *tape, const char *op, BackwardFn backward, Var *out, int n_in, Var *const *in) {
+    out->requires_grad = false;
+    for (int i = 0; i < n_in; i++) out->requires_grad |= in[i]->requires_grad;
+    if (!tape->recording || !out->requires_grad) {
+        out->requires_grad = false;
+        return NULL;
+    }
+    Node *node = arena_calloc(tape->arena, sizeof *node);
+    node->op = op;
+    node->backward = backward;
+    node->tape = tape;
+    node->out = out;
+    node->n_in = n_in;
+    for (int i = 0; i < n_in; i++) node->in[i] = in[i];
+    node->prev = tape->last;
+    if (tape->last) tape->last->next = node;
+    else tape->first = node;
+    tape->last = node;
+    tape->n_nodes++;
+    out->node = node;
+    return node;
+}
+
+void ag_shape_error(const char *op, const char *what, const Tensor *a, const Tensor *b) {
+    char sa[64], sb[64];
+    fprintf(stderr, "hyena: %s: %s (shapes %s and %s)\n", op, what, tensor_shape_str(a, sa, sizeof sa),
+            tensor_shape_str(b, sb, sizeof sb));
+    exit(1);
+}
+
+static void ensure_grad(Tape *tape, Var *v) {
+    if (v->grad == NULL) v->grad = arena_calloc(tape->arena, v->value.size * sizeof(float));
+}
+
+void ag_backward(Tape *tape, Var *out, const float *seed) {
+    if (!out->requires_grad) {
+        fprintf(stderr, "hyena: backward from '%s', which depends on nothing that requires a gradient\n",
+                out->name);
+        exit(1);
+    }
+    ensure_grad(tape, out);
+    for (size_t i = 0; i < out->value.size; i++) out->grad[i] += seed ? seed[i] : 1.0f;
+    // Nodes were recorded in execution order, so walking backwards visits every node after all
+    // the nodes that consume its output: its gradient is complete when its backward runs.
+    // A node whose output never received a gradient is not on the path to `out` and is skipped.
+    for (Node *node = out->node; node; node = node->prev) {
+        if (node->out->grad == NULL) continue;
+        for (int i = 0; i < node->n_in; i++)
+            if (node->in[i]->requires_grad) ensure_grad(tape, node->in[i]);
+        node->backward(node);
+    }
+}
+
+void ag_zero_grad(Var *const *params, int n_params) {
+    for (int i = 0; i < n_params; i++) memset(params[i]->grad, 0, params[i]->value.size * sizeof(float));
+}

@@ -1,0 +1,88 @@
+// tape.h - reverse-mode automatic differentiation: variables, the tape, backward.
+//
+// Every op (autograd/op_*.c) computes its output with a tensor kernel and, when the tape is
+// recording and some input wants a gradient, appends a Node: the op's name, its inputs and
+// output, the values its backward needs, and a pointer to its backward function. ag_backward
+// walks the nodes from last to first; each backward reads the gradient of its output and ADDS
+// into the gradients of its inputs (a variable used twice receives both contributions).
+//
+// Memory: op outputs, nodes and activation gradients come from the tape's arena and vanish at
+// tape_reset. Parameters are made once with ag_param in a long-lived arena; their gradients
+// persist and accumulate across backward calls until ag_zero_grad.
+#ifndef HYENA_TAPE_H
+#define HYENA_TAPE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../tensor/arena.h"
+#include "../tensor/tensor.h"
+
+#define AG_MAX_INPUTS 3
+
+struct Node;
+struct Tape;
+
+typedef struct Var {
+    Tensor value;
+    float *grad;          // value.size floats; NULL until backward reaches this variable
+    bool requires_grad;
+    bool is_param;        // a parameter: grad lives as long as the value and is never reset
+    const char *name;     // a parameter's or input's name, else the name of the op that made it
+    int id;               // creation order on the tape (for graph dumps); -1 for parameters
+    struct Node *node;    // the op that produced it; NULL for leaves
+} Var;
+
+typedef void (*BackwardFn)(struct Node *node);
+
+typedef struct Node {
+    const char *op;              // "matmul", "layernorm", ...
+    BackwardFn backward;         // matmul_backward, layernorm_backward, ...
+    struct Tape *tape;           // for scratch memory in backward
+    Var *out;
+    Var *in[AG_MAX_INPUTS];
+    int n_in;
+    // What the backward needs beyond inputs and output, op by op:
+    Tensor saved[2];             // e.g. layernorm's mean and rstd
+    float scalar;                // e.g. scale's factor
+    int ints[4];                 // e.g. transpose's axes, cross-entropy's ignore index and count
+    const int32_t *ids;          // embedding's and cross-entropy's token ids (copied to the arena)
+    struct Node *prev, *next;    // the tape, in recording order
+} Node;
+
+typedef struct Tape {
+    Arena *arena;
+    Node *first, *last;
+    int n_nodes;
+    int n_vars;
+    bool recording;   // false: ops only compute values (evaluation, gradcheck's probes)
+} Tape;
+
+void tape_init(Tape *tape, Arena *arena);
+// Forget every node and activation (resets the arena). Parameters are untouched.
+void tape_reset(Tape *tape);
+
+// A trainable parameter with a zeroed value and gradient, allocated from `params` (an arena
+// that is never reset). The name is kept by pointer: pass a string that outlives the model.
+Var *ag_param(Arena *params, const char *name, int rank, const int *shape);
+// A leaf on the tape wrapping `value` (not copied). requires_grad: whether backward should
+// compute its gradient (e.g. to inspect d loss / d input).
+Var *ag_input(Tape *tape, Tensor value, bool requires_grad, const char *name);
+
+// Backpropagate from `out`. seed: d loss / d out, out->value.size floats; NULL means 1 for
+// every element (for a scalar loss, the usual case).
+void ag_backward(Tape *tape, Var *out, const float *seed);
+void ag_zero_grad(Var *const *params, int n_params);
+
+// ---- for op implementers (autograd/op_*.c)
+
+// A fresh output variable of the given shape, its value allocated from the tape's arena.
+Var *ag_new_var(Tape *tape, int rank, const int *shape, const char *name);
+// Mark `out` as produced by `op` from inputs in[0..n_in) and, if it needs a gradient, record a
+// node. Returns the node (NULL when nothing was recorded: then the op saves nothing).
+Node *ag_record(Tape *tape, const char *op, BackwardFn backward, Var *out, int n_in, Var *const *in);
+// Stop with a one-line message naming the op and both shapes (a shape error is a programming
+// error, not bad input, so it is not recoverable).
+void ag_shape_error(const char *op, const char *what, const Tensor *a, const Tensor *b);
+
+#endif
