@@ -1,0 +1,141 @@
+// bench.c - benchmarks print JSON lines so that runs can be compared by tools, not eyes.
+//
+// Every case is run once to warm up (page faults, caches, FFT plans), then `reps` times; "ms" is
+// the median, which a single slow run (another process, a page fault) cannot move.
+#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../tensor/arena.h"
+#include "../tensor/matmul.h"
+#include "../tensor/pool.h"
+#include "../tensor/rng.h"
+#include "cli.h"
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static int compare_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef void (*BenchFn)(void *ctx);
+
+// Median wall time of fn(ctx) in milliseconds, after one warm-up call.
+static double time_median(BenchFn fn, void *ctx, int reps) {
+    double times[64];
+    if (reps > 64) reps = 64;
+    if (reps < 1) reps = 1;
+    fn(ctx);
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_ms();
+        fn(ctx);
+        times[r] = now_ms() - t0;
+    }
+    qsort(times, (size_t)reps, sizeof(double), compare_double);
+    return times[reps / 2];
+}
+
+// ---------------------------------------------------------------- matmul
+
+typedef struct MatmulCase {
+    float *a, *b, *c;
+    int m, k, n;
+    MatmulTrans trans;
+} MatmulCase;
+
+static void run_matmul(void *ctx) {
+    MatmulCase *mc = ctx;
+    matmul(mc->c, mc->a, mc->b, mc->m, mc->k, mc->n, mc->trans, false);
+}
+
+static void bench_matmul(const int *threads, int n_threads, int reps) {
+    static const int shapes[][3] = {{768, 128, 384}, {768, 384, 128}, {768, 128, 512}, {768, 512, 128},
+                                    {1024, 128, 128}, {512, 512, 512}, {1024, 1024, 1024}};
+    Arena arena;
+    arena_init(&arena, 0);
+    Rng rng = rng_new(1);
+    for (int t = 0; t < n_threads; t++) {
+        pool_init(threads[t]);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            for (int tr = MATMUL_NN; tr <= MATMUL_TN; tr++) {
+                MatmulCase mc = {NULL, NULL, NULL, shapes[s][0], shapes[s][1], shapes[s][2], (MatmulTrans)tr};
+                arena_reset(&arena);
+                mc.a = arena_alloc(&arena, sizeof(float) * (size_t)mc.m * (size_t)mc.k);
+                mc.b = arena_alloc(&arena, sizeof(float) * (size_t)mc.k * (size_t)mc.n);
+                mc.c = arena_alloc(&arena, sizeof(float) * (size_t)mc.m * (size_t)mc.n);
+                rng_fill_uniform(&rng, mc.a, (long)mc.m * mc.k, -1, 1);
+                rng_fill_uniform(&rng, mc.b, (long)mc.k * mc.n, -1, 1);
+                double ms = time_median(run_matmul, &mc, reps);
+                double gflops = 2.0 * mc.m * mc.k * mc.n / (ms * 1e6);
+                printf("{\"bench\":\"matmul\",\"m\":%d,\"k\":%d,\"n\":%d,\"trans\":\"%s\",\"threads\":%d,"
+                       "\"ms\":%.4f,\"gflops\":%.1f}\n",
+                       mc.m, mc.k, mc.n, matmul_trans_name(mc.trans), threads[t], ms, gflops);
+                fflush(stdout);
+            }
+        }
+    }
+    arena_free(&arena);
+}
+
+// ---------------------------------------------------------------- the command
+
+typedef struct Benchmark {
+    const char *name;
+    const char *what;
+} Benchmark;
+
+static const Benchmark benchmarks[] = {
+    {"matmul", "C = A·B and the two transposed forms, the issue's shapes plus 512^3 and 1024^3"},
+};
+
+static void bench_usage(FILE *f) {
+    fprintf(f,
+            "usage: hyena bench NAME [--threads LIST] [--reps N]\n"
+            "  Times a kernel and prints one JSON object per line; \"ms\" is the median of N runs\n"
+            "  after one warm-up run.\n"
+            "  --threads LIST  comma-separated thread counts to run (default: 1,<cores>)\n"
+            "  --reps N        timed runs per case (default 11, at most 64)\n"
+            "benchmarks:\n");
+    for (size_t i = 0; i < sizeof benchmarks / sizeof benchmarks[0]; i++)
+        fprintf(f, "  %-10s %s\n", benchmarks[i].name, benchmarks[i].what);
+}
+
+int bench_main(int argc, char **argv) {
+    if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        bench_usage(argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    const char *name = argv[0];
+    int threads[8] = {1, pool_default_threads()};
+    int n_threads = threads[1] > 1 ? 2 : 1;
+    int reps = 11;
+    for (int i = 1; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--threads") == 0 && value) {
+            n_threads = cli_parse_int_list(value, threads, 8, 1, 1024, "--threads");
+            if (n_threads < 0) return 2;
+            i++;
+        } else if (strcmp(argv[i], "--reps") == 0 && value) {
+            if (!cli_parse_int(value, &reps, 1, 64, "--reps")) return 2;
+            i++;
+        } else {
+            fprintf(stderr, "hyena bench: unknown or incomplete option '%s' (see hyena bench --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (strcmp(name, "matmul") == 0) {
+        bench_matmul(threads, n_threads, reps);
+        return 0;
+    }
+    fprintf(stderr, "hyena bench: no benchmark named '%s' (see hyena bench --help)\n", name);
+    return 2;
+}

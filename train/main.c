@@ -1,0 +1,34 @@
+// main.c - the `hyena` command: one binary, one subcommand per job.
+#include <stdio.h>
+#include <string.h>
+
+#include "../tensor/pool.h"
+#include "bench.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "hyena - train, run and inspect Hyena language models on a CPU\n"
+            "usage: hyena COMMAND [options]   (hyena COMMAND --help for its options)\n"
+            "commands:\n"
+            "  bench NAME   time a kernel; prints JSON lines (hyena bench --help lists them)\n"
+            "  help         this text\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "bench") == 0) {
+        int rc = bench_main(argc - 2, argv + 2);
+        pool_shutdown();
+        return rc;
+    }
+    fprintf(stderr, "hyena: unknown command '%s' (see hyena --help)\n", cmd);
+    return 2;
+}
