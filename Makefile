@@ -6,6 +6,7 @@
 #   make sanitize     the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan         the tests under ThreadSanitizer
 #   make tutorials    the tutorial examples, in build/tutorials/
+#   make deps         install the build and test dependencies on Debian/Ubuntu (gcc, make, Check)
 #   make clean
 
 BUILD  ?= build
@@ -33,7 +34,7 @@ TUTOR_BIN := $(TUTOR_SRC:tutorials/examples/%.c=$(BUILD)/tutorials/%)
 # The command's objects minus its main(), for tests of the CLI helpers.
 APP_LIB_OBJ := $(filter-out $(BUILD)/train/main.o,$(APP_OBJ))
 
-.PHONY: all test debug sanitize tsan tutorials clean
+.PHONY: all test debug sanitize tsan tutorials deps clean
 all: $(BUILD)/libhyena.a $(BUILD)/hyena
 
 $(BUILD)/%.o: %.c
@@ -73,6 +74,18 @@ sanitize:
 
 tsan:
 	$(MAKE) BUILD=build/tsan OPT="-O1 -g -fsanitize=thread" LDLIBS="-fsanitize=thread" test
+
+# Only what is missing is installed; sudo only when not already root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+deps:
+	@missing=""; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	pkg-config --exists check 2>/dev/null || missing="$$missing check"; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	else echo "dependencies present"; fi
 
 clean:
 	rm -rf build

@@ -1,0 +1,408 @@
+// test_autograd.c - every op's backward against finite differences, plus the tape's behaviour.
+//
+// Each gradcheck test builds a tiny graph from parameters made with ag_param (gradcheck perturbs
+// them in place) and checks every element of every input.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../autograd/gradcheck.h"
+#include "../autograd/graph.h"
+#include "../autograd/ops.h"
+#include "../tensor/pool.h"
+#include "../tensor/rng.h"
+#include "suites.h"
+
+typedef struct Graph {
+    Var *a, *b, *c;
+    int32_t ids[16];
+    int n_ids;
+} Graph;
+
+static Arena params;
+static Rng rng;
+
+static void setup(void) {
+    with_two_threads();
+    arena_init(&params, 0);
+    rng = rng_new(2024);
+}
+
+static void teardown(void) {
+    arena_free(&params);
+    stop_threads();
+}
+
+static Var *random_param(const char *name, int rank, const int *shape, float lo, float hi) {
+    Var *v = ag_param(&params, name, rank, shape);
+    rng_fill_uniform(&rng, v->value.data, (long)v->value.size, lo, hi);
+    return v;
+}
+
+static void assert_gradcheck(GradcheckBuild build, Graph *g, Var **wrt, int n) {
+    GradcheckReport rep;
+    bool ok = gradcheck(build, g, wrt, n, NULL, &rep);
+    ck_assert_msg(ok, "%d of %d elements wrong; worst %s", rep.n_failed, rep.n_checked, rep.worst);
+    ck_assert_int_gt(rep.n_checked, 0);
+}
+
+// ---------------------------------------------------------------- elementwise
+
+static Var *build_add(Tape *t, void *ctx) { Graph *g = ctx; return ag_add(t, g->a, g->b); }
+static Var *build_mul(Tape *t, void *ctx) { Graph *g = ctx; return ag_mul(t, g->a, g->b); }
+static Var *build_scale(Tape *t, void *ctx) { Graph *g = ctx; return ag_scale(t, g->a, -1.75f); }
+static Var *build_exp(Tape *t, void *ctx) { Graph *g = ctx; return ag_exp(t, g->a); }
+static Var *build_log(Tape *t, void *ctx) { Graph *g = ctx; return ag_log(t, g->a); }
+static Var *build_sin(Tape *t, void *ctx) { Graph *g = ctx; return ag_sin(t, g->a); }
+static Var *build_tanh(Tape *t, void *ctx) { Graph *g = ctx; return ag_tanh(t, g->a); }
+static Var *build_gelu(Tape *t, void *ctx) { Graph *g = ctx; return ag_gelu(t, g->a); }
+
+START_TEST(test_gradcheck_add_same_shape) {
+    Graph g = {random_param("a", 2, (int[]){3, 5}, -1, 1), random_param("b", 2, (int[]){3, 5}, -1, 1), NULL, {0}, 0};
+    assert_gradcheck(build_add, &g, (Var *[]){g.a, g.b}, 2);
+}
+END_TEST
+
+START_TEST(test_gradcheck_add_broadcasts_over_leading_axes) {
+    Graph g = {random_param("a", 3, (int[]){2, 3, 4}, -1, 1), random_param("b", 1, (int[]){4}, -1, 1), NULL, {0}, 0};
+    assert_gradcheck(build_add, &g, (Var *[]){g.a, g.b}, 2);
+    g.b = random_param("b", 2, (int[]){3, 4}, -1, 1);
+    assert_gradcheck(build_add, &g, (Var *[]){g.a, g.b}, 2);
+}
+END_TEST
+
+START_TEST(test_gradcheck_mul_same_shape_and_broadcast) {
+    Graph g = {random_param("a", 2, (int[]){4, 3}, -1, 1), random_param("b", 2, (int[]){4, 3}, -1, 1), NULL, {0}, 0};
+    assert_gradcheck(build_mul, &g, (Var *[]){g.a, g.b}, 2);
+    g.a = random_param("a", 3, (int[]){2, 5, 3}, -1, 1);
+    g.b = random_param("b", 1, (int[]){3}, -1, 1);
+    assert_gradcheck(build_mul, &g, (Var *[]){g.a, g.b}, 2);
+}
+END_TEST
+
+START_TEST(test_gradcheck_scale) {
+    Graph g = {random_param("a", 2, (int[]){3, 7}, -1, 1), NULL, NULL, {0}, 0};
+    assert_gradcheck(build_scale, &g, (Var *[]){g.a}, 1);
+}
+END_TEST
+
+START_TEST(test_gradcheck_unary_maps) {
+    Graph g = {random_param("a", 2, (int[]){4, 6}, -2, 2), NULL, NULL, {0}, 0};
+    assert_gradcheck(build_exp, &g, (Var *[]){g.a}, 1);
+    assert_gradcheck(build_sin, &g, (Var *[]){g.a}, 1);
+    assert_gradcheck(build_tanh, &g, (Var *[]){g.a}, 1);
+    assert_gradcheck(build_gelu, &g, (Var *[]){g.a}, 1);
+    g.a = random_param("a", 2, (int[]){4, 6}, 0.5f, 3);  // log needs x well away from 0
+    assert_gradcheck(build_log, &g, (Var *[]){g.a}, 1);
+}
+END_TEST
+
+// ---------------------------------------------------------------- matmul
+
+static Var *build_matmul(Tape *t, void *ctx) { Graph *g = ctx; return ag_matmul(t, g->a, g->b); }
+static Var *build_matmul_bt(Tape *t, void *ctx) { Graph *g = ctx; return ag_matmul_bt(t, g->a, g->b); }
+
+START_TEST(test_gradcheck_matmul_non_square_with_leading_axes) {
+    Graph g = {random_param("x", 3, (int[]){2, 3, 5}, -1, 1), random_param("w", 2, (int[]){5, 4}, -1, 1), NULL, {0}, 0};
+    assert_gradcheck(build_matmul, &g, (Var *[]){g.a, g.b}, 2);
+}
+END_TEST
+
+START_TEST(test_gradcheck_matmul_bt_non_square) {
+    Graph g = {random_param("x", 2, (int[]){7, 5}, -1, 1), random_param("w", 2, (int[]){3, 5}, -1, 1), NULL, {0}, 0};
+    assert_gradcheck(build_matmul_bt, &g, (Var *[]){g.a, g.b}, 2);
+}
+END_TEST
+
+// ---------------------------------------------------------------- reductions, softmax, layernorm
+
+static Var *build_sum(Tape *t, void *ctx) { Graph *g = ctx; return ag_sum(t, g->a); }
+static Var *build_mean(Tape *t, void *ctx) { Graph *g = ctx; return ag_mean(t, g->a); }
+static Var *build_softmax(Tape *t, void *ctx) { Graph *g = ctx; return ag_softmax(t, g->a); }
+static Var *build_layernorm(Tape *t, void *ctx) {
+    Graph *g = ctx;
+    return ag_layernorm(t, g->a, g->b, g->c, 1e-5f);
+}
+
+START_TEST(test_gradcheck_sum_and_mean_over_last_axis) {
+    Graph g = {random_param("a", 3, (int[]){2, 3, 4}, -1, 1), NULL, NULL, {0}, 0};
+    assert_gradcheck(build_sum, &g, (Var *[]){g.a}, 1);
+    assert_gradcheck(build_mean, &g, (Var *[]){g.a}, 1);
+}
+END_TEST
+
+START_TEST(test_gradcheck_softmax) {
+    Graph g = {random_param("a", 2, (int[]){3, 6}, -2, 2), NULL, NULL, {0}, 0};
+    assert_gradcheck(build_softmax, &g, (Var *[]){g.a}, 1);
+}
+END_TEST
+
+START_TEST(test_gradcheck_layernorm_input_gain_and_bias) {
+    Graph g = {random_param("x", 3, (int[]){2, 3, 8}, -2, 2), random_param("gamma", 1, (int[]){8}, 0.5f, 1.5f),
+               random_param("beta", 1, (int[]){8}, -1, 1), {0}, 0};
+    assert_gradcheck(build_layernorm, &g, (Var *[]){g.a, g.b, g.c}, 3);
+}
+END_TEST
+
+// ---------------------------------------------------------------- embedding and cross-entropy
+
+static Var *build_embedding(Tape *t, void *ctx) {
+    Graph *g = ctx;
+    return ag_embedding(t, g->a, g->ids, 2, (int[]){2, g->n_ids / 2});
+}
+
+static Var *build_cross_entropy(Tape *t, void *ctx) {
+    Graph *g = ctx;
+    return ag_cross_entropy(t, g->a, g->ids, -1);
+}
+
+START_TEST(test_gradcheck_embedding_with_repeated_ids) {
+    Graph g = {random_param("table", 2, (int[]){6, 4}, -1, 1), NULL, NULL, {1, 3, 3, 0, 5, 1, 1, 2}, 8};
+    assert_gradcheck(build_embedding, &g, (Var *[]){g.a}, 1);
+}
+END_TEST
+
+START_TEST(test_gradcheck_cross_entropy_with_ignored_rows) {
+    Graph g = {random_param("logits", 3, (int[]){2, 3, 5}, -2, 2), NULL, NULL, {4, 0, -1, 2, 2, -1}, 6};
+    assert_gradcheck(build_cross_entropy, &g, (Var *[]){g.a}, 1);
+}
+END_TEST
+
+// ---------------------------------------------------------------- shape ops
+
+static Var *build_transpose(Tape *t, void *ctx) { Graph *g = ctx; return ag_transpose(t, g->a, 0, 2); }
+static Var *build_reshape_then_mul(Tape *t, void *ctx) {
+    Graph *g = ctx;
+    Var *r = ag_reshape(t, g->a, 2, (int[]){6, 4});
+    return ag_mul(t, r, r);  // reshape alone is linear: square it so the check means something
+}
+
+START_TEST(test_gradcheck_transpose_rank3) {
+    Graph g = {random_param("a", 3, (int[]){2, 3, 4}, -1, 1), NULL, NULL, {0}, 0};
+    assert_gradcheck(build_transpose, &g, (Var *[]){g.a}, 1);
+}
+END_TEST
+
+START_TEST(test_gradcheck_reshape) {
+    Graph g = {random_param("a", 3, (int[]){2, 3, 4}, -1, 1), NULL, NULL, {0}, 0};
+    assert_gradcheck(build_reshape_then_mul, &g, (Var *[]){g.a}, 1);
+}
+END_TEST
+
+// ---------------------------------------------------------------- gradcheck can fail
+
+// An op with a deliberately wrong backward: y = 2a, but the backward claims 2.1.
+// It is also the smallest example of writing an op from outside autograd/.
+static void wrong_double_backward(Node *n) {
+    for (size_t i = 0; i < n->out->value.size; i++) n->in[0]->grad[i] += 2.1f * n->out->grad[i];
+}
+
+static Var *build_wrong_double(Tape *t, void *ctx) {
+    Graph *g = ctx;
+    Var *y = ag_new_var(t, g->a->value.rank, g->a->value.shape, "wrong_double");
+    for (size_t i = 0; i < y->value.size; i++) y->value.data[i] = 2.0f * g->a->value.data[i];
+    ag_record(t, "wrong_double", wrong_double_backward, y, 1, &g->a);
+    return y;
+}
+
+START_TEST(test_gradcheck_catches_a_backward_that_is_5_percent_off) {
+    Graph g = {random_param("a", 2, (int[]){3, 4}, -1, 1), NULL, NULL, {0}, 0};
+    GradcheckReport rep;
+    ck_assert(!gradcheck(build_wrong_double, &g, (Var *[]){g.a}, 1, NULL, &rep));
+    // An element whose projection weight happens to be tiny may slip under atol; most must not.
+    ck_assert_int_ge(rep.n_failed * 4, rep.n_checked * 3);
+}
+END_TEST
+
+// ---------------------------------------------------------------- the tape
+
+START_TEST(test_backward_adds_both_uses_of_a_variable) {
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    Var *a = random_param("a", 1, (int[]){5}, -1, 1);
+    Var *y = ag_sum(&tape, ag_mul(&tape, a, a));  // y = sum a^2, dy/da = 2a
+    ag_backward(&tape, y, NULL);
+    for (int i = 0; i < 5; i++) ck_assert_float_eq_tol(a->grad[i], 2.0f * a->value.data[i], 1e-6f);
+    arena_free(&arena);
+}
+END_TEST
+
+START_TEST(test_parameter_gradients_accumulate_until_zero_grad) {
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    Var *a = random_param("a", 1, (int[]){4}, -1, 1);
+    for (int step = 0; step < 2; step++) {  // gradient accumulation over two micro-batches
+        tape_reset(&tape);
+        ag_backward(&tape, ag_sum(&tape, ag_scale(&tape, a, 3.0f)), NULL);
+    }
+    for (int i = 0; i < 4; i++) ck_assert_float_eq(a->grad[i], 6.0f);
+    ag_zero_grad(&a, 1);
+    for (int i = 0; i < 4; i++) ck_assert_float_eq(a->grad[i], 0.0f);
+    arena_free(&arena);
+}
+END_TEST
+
+START_TEST(test_nothing_is_recorded_when_not_recording_or_no_grad_needed) {
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    Tensor xs = tensor_zeros(&arena, 1, (int[]){3});
+    Var *x = ag_input(&tape, xs, false, "x");
+    Var *y = ag_exp(&tape, x);
+    ck_assert_int_eq(tape.n_nodes, 0);
+    ck_assert(!y->requires_grad);
+    Var *a = random_param("a", 1, (int[]){3}, -1, 1);
+    tape.recording = false;
+    ck_assert_ptr_null(ag_exp(&tape, a)->node);
+    ck_assert_int_eq(tape.n_nodes, 0);
+    tape.recording = true;
+    ag_exp(&tape, a);
+    ck_assert_int_eq(tape.n_nodes, 1);
+    arena_free(&arena);
+}
+END_TEST
+
+START_TEST(test_graph_dumps_list_ops_in_execution_order) {
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    Var *x = random_param("x", 2, (int[]){2, 3}, -1, 1);
+    Var *w = random_param("fc.weight", 2, (int[]){4, 3}, -1, 1);
+    Var *b = random_param("fc.bias", 1, (int[]){4}, -1, 1);
+    ag_gelu(&tape, ag_add(&tape, ag_matmul_bt(&tape, x, w), b));
+    char *text = NULL, *dot = NULL;
+    size_t text_len = 0, dot_len = 0;
+    FILE *f = open_memstream(&text, &text_len);
+    ag_print_graph(f, &tape);
+    fclose(f);
+    f = open_memstream(&dot, &dot_len);
+    ag_write_dot(f, &tape);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "tape: 3 nodes"));
+    char *mm = strstr(text, "matmul_bt"), *add = strstr(text, "add"), *gelu = strstr(text, "gelu");
+    ck_assert(mm && add && gelu && mm < add && add < gelu);
+    ck_assert_ptr_nonnull(strstr(text, "fc.weight [4, 3]"));
+    ck_assert(strncmp(dot, "digraph tape {", 14) == 0);
+    ck_assert_ptr_nonnull(strstr(dot, "fillcolor=palegreen"));
+    ck_assert_ptr_nonnull(strstr(dot, "label=\"gelu\""));
+    free(text);
+    free(dot);
+    arena_free(&arena);
+}
+END_TEST
+
+// ---------------------------------------------------------------- a whole step
+
+// A two-layer MLP classifier, the shape of a language model's step in miniature.
+typedef struct Mlp {
+    Var *emb, *w1, *b1, *gamma, *beta, *w2;
+} Mlp;
+
+static float mlp_step(Tape *tape, Mlp *m, const int32_t *ids, const int32_t *targets) {
+    Var *x = ag_embedding(tape, m->emb, ids, 2, (int[]){4, 16});
+    Var *h = ag_gelu(tape, ag_add(tape, ag_matmul_bt(tape, x, m->w1), m->b1));
+    h = ag_layernorm(tape, h, m->gamma, m->beta, 1e-5f);
+    Var *logits = ag_matmul(tape, h, m->w2);
+    Var *loss = ag_cross_entropy(tape, logits, targets, -1);
+    ag_backward(tape, loss, NULL);
+    return loss->value.data[0];
+}
+
+static Mlp mlp_new(void) {
+    Mlp m = {random_param("emb", 2, (int[]){50, 32}, -1, 1), random_param("w1", 2, (int[]){64, 32}, -0.2f, 0.2f),
+             random_param("b1", 1, (int[]){64}, -0.1f, 0.1f), random_param("gamma", 1, (int[]){64}, 0.9f, 1.1f),
+             random_param("beta", 1, (int[]){64}, -0.1f, 0.1f), random_param("w2", 2, (int[]){64, 50}, -0.2f, 0.2f)};
+    return m;
+}
+
+START_TEST(test_training_step_bits_do_not_depend_on_thread_count) {
+    int32_t ids[64], targets[64];
+    for (int i = 0; i < 64; i++) {
+        ids[i] = (int32_t)rng_below(&rng, 50);
+        targets[i] = (int32_t)rng_below(&rng, 50);
+    }
+    Mlp m = mlp_new();
+    Var *ps[] = {m.emb, m.w1, m.b1, m.gamma, m.beta, m.w2};
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    float *grads[2][6];
+    float loss[2];
+    for (int run = 0; run < 2; run++) {
+        pool_init(run == 0 ? 1 : 2);
+        tape_reset(&tape);
+        ag_zero_grad(ps, 6);
+        loss[run] = mlp_step(&tape, &m, ids, targets);
+        for (int p = 0; p < 6; p++) {
+            grads[run][p] = malloc(ps[p]->value.size * sizeof(float));
+            memcpy(grads[run][p], ps[p]->grad, ps[p]->value.size * sizeof(float));
+        }
+    }
+    ck_assert_int_eq(memcmp(&loss[0], &loss[1], sizeof(float)), 0);
+    for (int p = 0; p < 6; p++) {
+        ck_assert_int_eq(memcmp(grads[0][p], grads[1][p], ps[p]->value.size * sizeof(float)), 0);
+        free(grads[0][p]);
+        free(grads[1][p]);
+    }
+    arena_free(&arena);
+}
+END_TEST
+
+START_TEST(test_step_arena_does_not_grow_after_the_first_step) {
+    int32_t ids[64], targets[64];
+    for (int i = 0; i < 64; i++) ids[i] = targets[i] = (int32_t)rng_below(&rng, 50);
+    Mlp m = mlp_new();
+    Arena arena;
+    arena_init(&arena, 64 << 10);
+    Tape tape;
+    tape_init(&tape, &arena);
+    mlp_step(&tape, &m, ids, targets);
+    size_t capacity = arena_capacity(&arena);
+    for (int step = 0; step < 50; step++) {
+        tape_reset(&tape);
+        mlp_step(&tape, &m, ids, targets);
+        ck_assert_int_eq(arena_capacity(&arena), capacity);
+    }
+    arena_free(&arena);
+}
+END_TEST
+
+Suite *autograd_suite(void) {
+    Suite *s = suite_create("autograd");
+    TCase *tc = tcase_create("gradcheck");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_gradcheck_add_same_shape);
+    tcase_add_test(tc, test_gradcheck_add_broadcasts_over_leading_axes);
+    tcase_add_test(tc, test_gradcheck_mul_same_shape_and_broadcast);
+    tcase_add_test(tc, test_gradcheck_scale);
+    tcase_add_test(tc, test_gradcheck_unary_maps);
+    tcase_add_test(tc, test_gradcheck_matmul_non_square_with_leading_axes);
+    tcase_add_test(tc, test_gradcheck_matmul_bt_non_square);
+    tcase_add_test(tc, test_gradcheck_sum_and_mean_over_last_axis);
+    tcase_add_test(tc, test_gradcheck_softmax);
+    tcase_add_test(tc, test_gradcheck_layernorm_input_gain_and_bias);
+    tcase_add_test(tc, test_gradcheck_embedding_with_repeated_ids);
+    tcase_add_test(tc, test_gradcheck_cross_entropy_with_ignored_rows);
+    tcase_add_test(tc, test_gradcheck_transpose_rank3);
+    tcase_add_test(tc, test_gradcheck_reshape);
+    tcase_add_test(tc, test_gradcheck_catches_a_backward_that_is_5_percent_off);
+    suite_add_tcase(s, tc);
+    TCase *tape = tcase_create("tape");
+    tcase_add_checked_fixture(tape, setup, teardown);
+    tcase_add_test(tape, test_backward_adds_both_uses_of_a_variable);
+    tcase_add_test(tape, test_parameter_gradients_accumulate_until_zero_grad);
+    tcase_add_test(tape, test_nothing_is_recorded_when_not_recording_or_no_grad_needed);
+    tcase_add_test(tape, test_graph_dumps_list_ops_in_execution_order);
+    tcase_add_test(tape, test_training_step_bits_do_not_depend_on_thread_count);
+    tcase_add_test(tape, test_step_arena_does_not_grow_after_the_first_step);
+    suite_add_tcase(s, tape);
+    return s;
+}

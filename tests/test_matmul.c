@@ -1,0 +1,85 @@
+// test_matmul.c - the blocked matmul against the triple loop, and its thread independence.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tensor/matmul.h"
+#include "../tensor/pool.h"
+#include "../tensor/rng.h"
+#include "suites.h"
+
+// Shapes chosen to hit every edge: 1s, sizes that are not multiples of the register tile, and
+// k > KC (256) and n > NC (512) so several blocks are accumulated.
+static const int shapes[][3] = {{1, 1, 1}, {1, 7, 1}, {3, 5, 2}, {9, 33, 17}, {64, 64, 64},
+                                {70, 300, 45}, {13, 600, 530}, {200, 17, 600}};
+
+static void check_against_reference(MatmulTrans trans, bool accumulate) {
+    Rng r = rng_new(11);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
+        float *c = malloc(sizeof(float) * m * n), *want = malloc(sizeof(float) * m * n);
+        rng_fill_uniform(&r, a, (long)m * k, -1, 1);
+        rng_fill_uniform(&r, b, (long)k * n, -1, 1);
+        rng_fill_uniform(&r, c, (long)m * n, -1, 1);
+        memcpy(want, c, sizeof(float) * m * n);
+        matmul(c, a, b, m, k, n, trans, accumulate);
+        matmul_reference(want, a, b, m, k, n, trans, accumulate);
+        for (long i = 0; i < (long)m * n; i++)
+            ck_assert_msg(fabsf(c[i] - want[i]) <= 1e-5f * (float)k + 1e-6f,
+                          "%s m=%d k=%d n=%d element %ld: got %g want %g", matmul_trans_name(trans), m, k, n, i,
+                          c[i], want[i]);
+        free(a);
+        free(b);
+        free(c);
+        free(want);
+    }
+}
+
+START_TEST(test_matmul_nn_matches_triple_loop) { check_against_reference(MATMUL_NN, false); }
+END_TEST
+START_TEST(test_matmul_nt_matches_triple_loop) { check_against_reference(MATMUL_NT, false); }
+END_TEST
+START_TEST(test_matmul_tn_matches_triple_loop) { check_against_reference(MATMUL_TN, false); }
+END_TEST
+START_TEST(test_matmul_accumulate_adds_to_c) {
+    check_against_reference(MATMUL_NN, true);
+    check_against_reference(MATMUL_NT, true);
+    check_against_reference(MATMUL_TN, true);
+}
+END_TEST
+
+START_TEST(test_matmul_bits_do_not_depend_on_thread_count) {
+    int m = 300, k = 700, n = 600;
+    Rng r = rng_new(12);
+    float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
+    float *c1 = malloc(sizeof(float) * m * n), *c2 = malloc(sizeof(float) * m * n);
+    rng_fill_uniform(&r, a, (long)m * k, -1, 1);
+    rng_fill_uniform(&r, b, (long)k * n, -1, 1);
+    for (int t = MATMUL_NN; t <= MATMUL_TN; t++) {
+        pool_init(1);
+        matmul(c1, a, b, m, k, n, (MatmulTrans)t, false);
+        pool_init(2);
+        matmul(c2, a, b, m, k, n, (MatmulTrans)t, false);
+        ck_assert_int_eq(memcmp(c1, c2, sizeof(float) * m * n), 0);
+    }
+    free(a);
+    free(b);
+    free(c1);
+    free(c2);
+}
+END_TEST
+
+Suite *matmul_suite(void) {
+    Suite *s = suite_create("matmul");
+    TCase *tc = tcase_create("matmul");
+    tcase_add_checked_fixture(tc, with_two_threads, stop_threads);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_matmul_nn_matches_triple_loop);
+    tcase_add_test(tc, test_matmul_nt_matches_triple_loop);
+    tcase_add_test(tc, test_matmul_tn_matches_triple_loop);
+    tcase_add_test(tc, test_matmul_accumulate_adds_to_c);
+    tcase_add_test(tc, test_matmul_bits_do_not_depend_on_thread_count);
+    suite_add_tcase(s, tc);
+    return s;
+}
