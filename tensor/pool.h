@@ -9,6 +9,8 @@
 #ifndef HYENA_POOL_H
 #define HYENA_POOL_H
 
+#include <stddef.h>
+
 // Work on items [begin, end). ctx is whatever the caller passed to parallel_for.
 typedef void (*ParallelFn)(void *ctx, long begin, long end);
 
@@ -22,5 +24,12 @@ int pool_default_threads(void);   // the number of online cores
 // Run fn over [0, n) in chunks of grain items (grain >= 1). Returns when every chunk is done.
 // Called from inside a chunk (nested), it runs serially in that thread.
 void parallel_for(long n, long grain, ParallelFn fn, void *ctx);
+
+// Scratch memory for the calling thread (the caller of parallel_for is thread 0, workers 1..):
+// at least n_floats floats, 64-byte aligned, valid until this thread asks again. Each buffer
+// grows to the largest size its thread ever asked for and is freed by pool_shutdown, so a
+// steady workload allocates nothing after its first step. Only leaf kernels may use it: two
+// users in the same thread at once would share the buffer.
+float *pool_scratch(size_t n_floats);
 
 #endif

@@ -10,6 +10,7 @@ void stop_threads(void) { pool_shutdown(); }
 int main(void) {
     SRunner *runner = srunner_create(tensor_suite());
     srunner_add_suite(runner, matmul_suite());
+    srunner_add_suite(runner, fft_suite());
     srunner_add_suite(runner, autograd_suite());
     srunner_add_suite(runner, cli_suite());
     srunner_add_suite(runner, tutorials_suite());

@@ -6,6 +6,7 @@
 
 Suite *tensor_suite(void);
 Suite *matmul_suite(void);
+Suite *fft_suite(void);
 Suite *autograd_suite(void);
 Suite *cli_suite(void);
 Suite *tutorials_suite(void);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../tensor/arena.h"
+#include "../tensor/fft.h"
 #include "../tensor/matmul.h"
 #include "../tensor/pool.h"
 #include "../tensor/rng.h"
@@ -86,6 +87,46 @@ static void bench_matmul(const int *threads, int n_threads, int reps) {
     arena_free(&arena);
 }
 
+// ---------------------------------------------------------------- fft
+
+typedef struct FftCase {
+    int n, batch;
+    float *x, *re, *im;
+} FftCase;
+
+static void run_fft_round_trip(void *ctx) {
+    FftCase *fc = ctx;
+    fft_rfft(fc->n, fc->batch, fc->x, fc->re, fc->im);
+    fft_irfft(fc->n, fc->batch, fc->re, fc->im, fc->x);
+}
+
+// rfft then irfft (so the data stays the same from run to run), n = 2^8 .. 2^20.
+static void bench_fft(const int *threads, int n_threads, int reps) {
+    static const int batches[] = {1, 128};
+    Arena arena;
+    arena_init(&arena, 0);
+    Rng rng = rng_new(2);
+    for (int t = 0; t < n_threads; t++) {
+        pool_init(threads[t]);
+        for (int b = 0; b < 2; b++)
+            for (int lg = 8; lg <= 20; lg++) {
+                FftCase fc = {1 << lg, batches[b], NULL, NULL, NULL};
+                size_t bins = (size_t)(fc.n / 2 + 1) * (size_t)fc.batch;
+                arena_reset(&arena);
+                fc.x = arena_alloc(&arena, sizeof(float) * (size_t)fc.n * (size_t)fc.batch);
+                fc.re = arena_alloc(&arena, sizeof(float) * bins);
+                fc.im = arena_alloc(&arena, sizeof(float) * bins);
+                rng_fill_uniform(&rng, fc.x, (long)fc.n * fc.batch, -1, 1);
+                double ms = time_median(run_fft_round_trip, &fc, reps);
+                printf("{\"bench\":\"fft\",\"n\":%d,\"batch\":%d,\"threads\":%d,\"ms\":%.4f,"
+                       "\"us_per_signal\":%.3f}\n",
+                       fc.n, fc.batch, threads[t], ms, ms * 1e3 / fc.batch);
+                fflush(stdout);
+            }
+    }
+    arena_free(&arena);
+}
+
 // ---------------------------------------------------------------- the command
 
 typedef struct Benchmark {
@@ -95,6 +136,7 @@ typedef struct Benchmark {
 
 static const Benchmark benchmarks[] = {
     {"matmul", "C = A·B and the two transposed forms, the issue's shapes plus 512^3 and 1024^3"},
+    {"fft", "real FFT round trip (rfft then irfft), 1 and 128 signals, n = 2^8 .. 2^20"},
 };
 
 static void bench_usage(FILE *f) {
@@ -134,6 +176,10 @@ int bench_main(int argc, char **argv) {
     }
     if (strcmp(name, "matmul") == 0) {
         bench_matmul(threads, n_threads, reps);
+        return 0;
+    }
+    if (strcmp(name, "fft") == 0) {
+        bench_fft(threads, n_threads, reps);
         return 0;
     }
     fprintf(stderr, "hyena bench: no benchmark named '%s' (see hyena bench --help)\n", name);
