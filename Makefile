@@ -22,8 +22,9 @@ LDLIBS_ALL = -pthread -lm $(LDLIBS)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
-LIB_SRC   := $(wildcard tensor/*.c autograd/*.c)
-APP_SRC   := $(wildcard train/*.c)
+# The library is everything but the command's main(): tutorials and tests link against it.
+LIB_SRC   := $(wildcard tensor/*.c autograd/*.c) $(filter-out train/main.c,$(wildcard train/*.c))
+APP_SRC   := train/main.c
 TEST_SRC  := $(wildcard tests/*.c)
 TUTOR_SRC := $(wildcard tutorials/examples/*.c)
 
@@ -31,8 +32,6 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TUTOR_BIN := $(TUTOR_SRC:tutorials/examples/%.c=$(BUILD)/tutorials/%)
-# The command's objects minus its main(), for tests of the CLI helpers.
-APP_LIB_OBJ := $(filter-out $(BUILD)/train/main.o,$(APP_OBJ))
 
 .PHONY: all test debug sanitize tsan tutorials deps clean
 all: $(BUILD)/libhyena.a $(BUILD)/hyena
@@ -52,7 +51,7 @@ $(BUILD)/libhyena.a: $(LIB_OBJ)
 $(BUILD)/hyena: $(APP_OBJ) $(BUILD)/libhyena.a
 	$(CC) $(CFLAGS_ALL) $^ -o $@ $(LDLIBS_ALL)
 
-$(BUILD)/run_tests: $(TEST_OBJ) $(APP_LIB_OBJ) $(BUILD)/libhyena.a
+$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libhyena.a
 	$(CC) $(CFLAGS_ALL) $^ -o $@ $(CHECK_LIBS) $(LDLIBS_ALL)
 
 # Tests run from the top of the tree: they read tutorials/ and sources to check quoted code.

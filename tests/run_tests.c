@@ -11,8 +11,10 @@ int main(void) {
     SRunner *runner = srunner_create(tensor_suite());
     srunner_add_suite(runner, matmul_suite());
     srunner_add_suite(runner, fft_suite());
+    srunner_add_suite(runner, fftconv_suite());
     srunner_add_suite(runner, autograd_suite());
     srunner_add_suite(runner, cli_suite());
+    srunner_add_suite(runner, output_suite());
     srunner_add_suite(runner, tutorials_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);

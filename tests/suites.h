@@ -7,8 +7,10 @@
 Suite *tensor_suite(void);
 Suite *matmul_suite(void);
 Suite *fft_suite(void);
+Suite *fftconv_suite(void);
 Suite *autograd_suite(void);
 Suite *cli_suite(void);
+Suite *output_suite(void);
 Suite *tutorials_suite(void);
 
 // A checked fixture: a 2-thread pool in the (forked) test process, so every kernel under test

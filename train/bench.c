@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../autograd/fftconv.h"
 #include "../tensor/arena.h"
 #include "../tensor/fft.h"
 #include "../tensor/matmul.h"
@@ -127,6 +128,57 @@ static void bench_fft(const int *threads, int n_threads, int reps) {
     arena_free(&arena);
 }
 
+// ---------------------------------------------------------------- fftconv
+
+typedef struct FftconvCase {
+    int L, D;
+    FftconvPath path;
+    float *u, *h, *bias, *y, *gy, *gu, *gh, *gbias;
+} FftconvCase;
+
+static void run_fftconv(void *ctx) {
+    FftconvCase *fc = ctx;
+    fftconv_forward(fc->y, fc->u, fc->h, fc->bias, 1, fc->L, fc->D, fc->path);
+    fftconv_backward(fc->gu, fc->gh, fc->gbias, fc->gy, fc->u, fc->h, fc->bias, 1, fc->L, fc->D, fc->path);
+}
+
+// Forward + backward (all three gradients) at B = 1, D = 128. The direct path is O(L^2): it is
+// run up to L = 8192, which is enough to see it lose.
+static void bench_fftconv(const int *threads, int n_threads, int reps) {
+    Arena arena;
+    arena_init(&arena, 0);
+    Rng rng = rng_new(3);
+    for (int t = 0; t < n_threads; t++) {
+        pool_init(threads[t]);
+        for (int lg = 4; lg <= 16; lg++)
+            for (int p = 0; p < 2; p++) {
+                FftconvCase fc = {1 << lg, 128, p == 0 ? FFTCONV_FFT : FFTCONV_DIRECT,
+                                  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+                if (fc.path == FFTCONV_DIRECT && fc.L > 8192) continue;
+                size_t n = (size_t)fc.L * (size_t)fc.D;
+                arena_reset(&arena);
+                fc.u = arena_alloc(&arena, n * sizeof(float));
+                fc.h = arena_alloc(&arena, n * sizeof(float));
+                fc.y = arena_alloc(&arena, n * sizeof(float));
+                fc.gy = arena_alloc(&arena, n * sizeof(float));
+                fc.gu = arena_calloc(&arena, n * sizeof(float));
+                fc.gh = arena_calloc(&arena, n * sizeof(float));
+                fc.bias = arena_alloc(&arena, (size_t)fc.D * sizeof(float));
+                fc.gbias = arena_calloc(&arena, (size_t)fc.D * sizeof(float));
+                rng_fill_uniform(&rng, fc.u, (long)n, -1, 1);
+                rng_fill_uniform(&rng, fc.h, (long)n, -1, 1);
+                rng_fill_uniform(&rng, fc.gy, (long)n, -1, 1);
+                rng_fill_uniform(&rng, fc.bias, fc.D, -1, 1);
+                double ms = time_median(run_fftconv, &fc, fc.path == FFTCONV_DIRECT && fc.L >= 4096 ? 3 : reps);
+                printf("{\"bench\":\"fftconv\",\"L\":%d,\"D\":%d,\"B\":1,\"path\":\"%s\",\"threads\":%d,"
+                       "\"ms\":%.4f}\n",
+                       fc.L, fc.D, fc.path == FFTCONV_FFT ? "fft" : "direct", threads[t], ms);
+                fflush(stdout);
+            }
+    }
+    arena_free(&arena);
+}
+
 // ---------------------------------------------------------------- the command
 
 typedef struct Benchmark {
@@ -137,6 +189,7 @@ typedef struct Benchmark {
 static const Benchmark benchmarks[] = {
     {"matmul", "C = A·B and the two transposed forms, the issue's shapes plus 512^3 and 1024^3"},
     {"fft", "real FFT round trip (rfft then irfft), 1 and 128 signals, n = 2^8 .. 2^20"},
+    {"fftconv", "long convolution forward+backward, B=1, D=128, L = 2^4 .. 2^16, FFT and direct paths"},
 };
 
 static void bench_usage(FILE *f) {
@@ -180,6 +233,10 @@ int bench_main(int argc, char **argv) {
     }
     if (strcmp(name, "fft") == 0) {
         bench_fft(threads, n_threads, reps);
+        return 0;
+    }
+    if (strcmp(name, "fftconv") == 0) {
+        bench_fftconv(threads, n_threads, reps);
         return 0;
     }
     fprintf(stderr, "hyena bench: no benchmark named '%s' (see hyena bench --help)\n", name);
