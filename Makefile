@@ -15,7 +15,8 @@ OPT    ?= -O3 $(ARCH)
 # -ffp-contract=fast lets the compiler fuse a*b+c into one FMA instruction (ISO C mode would
 # forbid it); -ffast-math stays off because it would let the compiler assume no NaN exists,
 # and the training loop must be able to notice a NaN loss.
-CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -ffp-contract=fast -pthread \
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror=implicit-function-declaration \
+             -ffp-contract=fast -pthread \
              -MMD -MP $(OPT) $(CFLAGS)
 LDLIBS_ALL = -pthread -lm $(LDLIBS)
 
@@ -23,24 +24,25 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 # The library is everything but the command's main(): tutorials and tests link against it.
-LIB_SRC   := $(wildcard tensor/*.c autograd/*.c) $(filter-out train/main.c,$(wildcard train/*.c))
+LIB_SRC   := $(wildcard tensor/*.c autograd/*.c hyena/*.c) $(filter-out train/main.c,$(wildcard train/*.c))
 APP_SRC   := train/main.c
 TEST_SRC  := $(wildcard tests/*.c)
 TUTOR_SRC := $(wildcard tutorials/examples/*.c)
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
-APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/%.o)
-TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+# Objects under obj/: build/hyena is the command, so build/hyena/ cannot hold hyena/*.o.
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 TUTOR_BIN := $(TUTOR_SRC:tutorials/examples/%.c=$(BUILD)/tutorials/%)
 
 .PHONY: all test debug sanitize tsan tutorials deps clean
 all: $(BUILD)/libhyena.a $(BUILD)/hyena
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/tests/%.o: tests/%.c
+$(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -c $< -o $@
 

@@ -42,5 +42,13 @@ Var *ag_cross_entropy(Tape *tape, Var *logits, const int32_t *targets, int32_t i
 Var *ag_transpose(Tape *tape, Var *a, int ax0, int ax1);
 // Same data, another shape with the same number of elements.
 Var *ag_reshape(Tape *tape, Var *a, int rank, const int *shape);
+// Elements [start, start + len) along `axis` (a copy): splitting channels, taking a prefix.
+Var *ag_slice(Tape *tape, Var *a, int axis, int start, int len);
+
+// Depthwise causal convolution over time, K taps per channel (PyTorch's Conv1d with
+// groups = C and padding = K - 1, keeping the first L outputs):
+//   y[b, t, c] = bias[c] + sum_k w[c, k] * x[b, t - (K - 1) + k, c]     (x before 0 is zero)
+// x: [B, L, C], w: [C, 1, K] or [C, K], bias: [C]  ->  [B, L, C]
+Var *ag_causal_conv(Tape *tape, Var *x, Var *w, Var *bias);
 
 #endif

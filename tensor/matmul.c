@@ -13,7 +13,7 @@
 //      depth of the block: per step k it loads NR values of B and MR values of A and does
 //      MR*NR multiply-adds. With the sizes below the accumulator fits in the CPU's vector
 //      registers, and the compiler turns the j-loop into vector FMAs (check with
-//      `objdump -d build/tensor/matmul.o`, or see tutorials/01-tensors.md).
+//      `objdump -d build/obj/tensor/matmul.o`, or see tutorials/01-tensors.md).
 //
 // Threads take tiles of C (MC rows of the current column block), so every element of C is
 // summed by exactly one thread in the same k order: the result does not depend on the thread

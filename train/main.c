@@ -4,14 +4,16 @@
 
 #include "../tensor/pool.h"
 #include "bench.h"
+#include "check_reference.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "hyena - train, run and inspect Hyena language models on a CPU\n"
             "usage: hyena COMMAND [options]   (hyena COMMAND --help for its options)\n"
             "commands:\n"
-            "  bench NAME   time a kernel; prints JSON lines (hyena bench --help lists them)\n"
-            "  help         this text\n");
+            "  bench NAME        time a kernel; prints JSON lines (hyena bench --help lists them)\n"
+            "  check-reference F reproduce a PyTorch reference run of the Hyena operator\n"
+            "  help              this text\n");
 }
 
 int main(int argc, char **argv) {
@@ -26,6 +28,11 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "bench") == 0) {
         int rc = bench_main(argc - 2, argv + 2);
+        pool_shutdown();
+        return rc;
+    }
+    if (strcmp(cmd, "check-reference") == 0) {
+        int rc = check_reference_main(argc - 2, argv + 2);
         pool_shutdown();
         return rc;
     }

@@ -1,0 +1,24 @@
+// linear.c - the affine layer, as two autograd ops: matmul_bt then a broadcast add.
+#include "linear.h"
+
+#include <stdio.h>
+
+Linear linear_new(ParamList *params, const char *prefix, const char *name, int in, int out, bool bias, float lr,
+                  float weight_decay, Rng *rng) {
+    char full[160];
+    Linear l = {NULL, NULL, in, out};
+    snprintf(full, sizeof full, "%s.weight", name);
+    l.weight = params_new(params, prefix, full, 2, (int[]){out, in}, lr, weight_decay);
+    init_uniform_fan_in(l.weight, in, rng);
+    if (bias) {
+        snprintf(full, sizeof full, "%s.bias", name);
+        l.bias = params_new(params, prefix, full, 1, (int[]){out}, lr, weight_decay);
+        init_uniform_fan_in(l.bias, in, rng);
+    }
+    return l;
+}
+
+Var *linear_forward(Tape *tape, const Linear *layer, Var *x) {
+    Var *y = ag_matmul_bt(tape, x, layer->weight);
+    return layer->bias ? ag_add(tape, y, layer->bias) : y;
+}
