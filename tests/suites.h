@@ -8,6 +8,8 @@ Suite *tensor_suite(void);
 Suite *matmul_suite(void);
 Suite *fft_suite(void);
 Suite *fftconv_suite(void);
+Suite *hyena_suite(void);
+Suite *safetensors_suite(void);
 Suite *autograd_suite(void);
 Suite *cli_suite(void);
 Suite *output_suite(void);
