@@ -51,4 +51,11 @@ Var *ag_slice(Tape *tape, Var *a, int axis, int start, int len);
 // x: [B, L, C], w: [C, 1, K] or [C, K], bias: [C]  ->  [B, L, C]
 Var *ag_causal_conv(Tape *tape, Var *x, Var *w, Var *bias);
 
+// Multi-head causal softmax attention (the baseline Hyena is compared with). q, k, v: [B, T, D]
+// with D = n_heads * head_dim; head h uses channels [h*head_dim, (h+1)*head_dim):
+//   P = softmax(q_h k_hᵀ / sqrt(head_dim), keys s <= t only),   y_h = P v_h     ->  [B, T, D]
+// The forward pass keeps P ([B, n_heads, T, T] floats) for the backward pass: the quadratic
+// memory that Hyena avoids.
+Var *ag_causal_attention(Tape *tape, Var *q, Var *k, Var *v, int n_heads);
+
 #endif

@@ -12,7 +12,7 @@ Linear linear_new(ParamList *params, const char *prefix, const char *name, int i
     init_uniform_fan_in(l.weight, in, rng);
     if (bias) {
         snprintf(full, sizeof full, "%s.bias", name);
-        l.bias = params_new(params, prefix, full, 1, (int[]){out}, lr, weight_decay);
+        l.bias = params_new(params, prefix, full, 1, (int[]){out}, lr, 0.0f);  // biases never decay
         init_uniform_fan_in(l.bias, in, rng);
     }
     return l;

@@ -12,6 +12,7 @@ typedef struct Linear {
 } Linear;
 
 // Registers prefix + name + ".weight" / ".bias", initialized as PyTorch does (U(±1/sqrt(in))).
+// weight_decay applies to the weight; biases take none (as the reference's optimizer groups).
 Linear linear_new(ParamList *params, const char *prefix, const char *name, int in, int out, bool bias, float lr,
                   float weight_decay, Rng *rng);
 // x: [..., in] -> [..., out]

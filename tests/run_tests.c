@@ -14,6 +14,7 @@ int main(void) {
     srunner_add_suite(runner, fftconv_suite());
     srunner_add_suite(runner, hyena_suite());
     srunner_add_suite(runner, safetensors_suite());
+    srunner_add_suite(runner, model_suite());
     srunner_add_suite(runner, autograd_suite());
     srunner_add_suite(runner, cli_suite());
     srunner_add_suite(runner, output_suite());

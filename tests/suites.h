@@ -10,6 +10,7 @@ Suite *fft_suite(void);
 Suite *fftconv_suite(void);
 Suite *hyena_suite(void);
 Suite *safetensors_suite(void);
+Suite *model_suite(void);
 Suite *autograd_suite(void);
 Suite *cli_suite(void);
 Suite *output_suite(void);
