@@ -192,3 +192,9 @@ float *pool_scratch(size_t n_floats) {
     }
     return s->data;
 }
+
+size_t pool_scratch_bytes(void) {
+    size_t total = serial_scratch.n_floats;
+    for (int i = 0; pool.workers && i < pool.n_threads; i++) total += scratch[i].n_floats;
+    return total * sizeof(float);
+}

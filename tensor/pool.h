@@ -31,5 +31,7 @@ void parallel_for(long n, long grain, ParallelFn fn, void *ctx);
 // steady workload allocates nothing after its first step. Only leaf kernels may use it: two
 // users in the same thread at once would share the buffer.
 float *pool_scratch(size_t n_floats);
+// Bytes held by all threads' scratch buffers (for peak-memory reports).
+size_t pool_scratch_bytes(void);
 
 #endif

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../autograd/fftconv.h"
+#include "../hyena/model.h"
 #include "../tensor/arena.h"
 #include "../tensor/fft.h"
 #include "../tensor/matmul.h"
@@ -179,6 +180,80 @@ static void bench_fftconv(const int *threads, int n_threads, int reps) {
     arena_free(&arena);
 }
 
+// ---------------------------------------------------------------- operator
+
+typedef struct OperatorCase {
+    MixerKind mixer;
+    HyenaOperator hyena;
+    Attention attention;
+    Tape tape;
+    Tensor input;
+    float *seed;
+} OperatorCase;
+
+static void run_operator(void *ctx) {
+    OperatorCase *oc = ctx;
+    tape_reset(&oc->tape);
+    Var *u = ag_input(&oc->tape, oc->input, true, "u");
+    Var *y = oc->mixer == MIXER_HYENA ? hyena_operator_forward(&oc->tape, &oc->hyena, u)
+                                      : attention_forward(&oc->tape, &oc->attention, u);
+    ag_backward(&oc->tape, y, oc->seed);
+}
+
+// Attention keeps [heads, L, L] probabilities plus an [L, L] scratch per thread: it is run while
+// that stays under this budget (16384 fits, 32768 would need about 24 GiB).
+#define ATTENTION_BUDGET_BYTES ((size_t)10 << 30)
+
+// Forward + backward of one mixer at D = 128, B = 1. peak_mb is the step arena's high-water mark
+// (activations, gradients, saved values) plus every thread's scratch, parameters excluded.
+static void bench_operator(const int *threads, int n_threads, int reps) {
+    const int D = 128, heads = 4;
+    for (int t = 0; t < n_threads; t++) {
+        pool_init(threads[t]);
+        for (int lg = 8; lg <= 16; lg++)
+            for (int m = 0; m < 2; m++) {
+                int L = 1 << lg;
+                OperatorCase oc;
+                memset(&oc, 0, sizeof oc);
+                oc.mixer = m == 0 ? MIXER_HYENA : MIXER_ATTENTION;
+                size_t attention_bytes = (size_t)L * L * sizeof(float) * (size_t)(heads + threads[t]);
+                if (oc.mixer == MIXER_ATTENTION && attention_bytes > ATTENTION_BUDGET_BYTES) continue;
+                pool_shutdown();  // a fresh pool: its scratch then measures this case alone
+                pool_init(threads[t]);
+                Arena params_arena, step;
+                arena_init(&params_arena, 0);
+                arena_init(&step, 0);
+                ParamList params;
+                params_init(&params, &params_arena);
+                Rng rng = rng_new(7);
+                if (oc.mixer == MIXER_HYENA) {
+                    HyenaConfig cfg = hyena_config_default(D, L);
+                    hyena_operator_init(&oc.hyena, &cfg, &params, "", &rng);
+                } else {
+                    oc.attention = attention_new(&params, "", D, heads, 0.02f, &rng);
+                }
+                tape_init(&oc.tape, &step);
+                Arena data;
+                arena_init(&data, 0);
+                oc.input = tensor_new(&data, 3, (int[]){1, L, D});
+                oc.seed = arena_alloc(&data, sizeof(float) * (size_t)L * D);
+                rng_fill_uniform(&rng, oc.input.data, (long)L * D, -1, 1);
+                rng_fill_uniform(&rng, oc.seed, (long)L * D, -1, 1);
+                int case_reps = L >= 16384 || (oc.mixer == MIXER_ATTENTION && L >= 4096) ? 3 : reps;
+                double ms = time_median(run_operator, &oc, case_reps);
+                double peak_mb = (double)(step.high_water + pool_scratch_bytes()) / (1 << 20);
+                printf("{\"bench\":\"operator\",\"mixer\":\"%s\",\"L\":%d,\"D\":%d,\"B\":1,\"threads\":%d,"
+                       "\"ms\":%.3f,\"peak_mb\":%.1f}\n",
+                       oc.mixer == MIXER_HYENA ? "hyena" : "attention", L, D, threads[t], ms, peak_mb);
+                fflush(stdout);
+                arena_free(&data);
+                arena_free(&step);
+                params_free(&params);
+                arena_free(&params_arena);
+            }
+    }
+}
+
 // ---------------------------------------------------------------- the command
 
 typedef struct Benchmark {
@@ -190,6 +265,7 @@ static const Benchmark benchmarks[] = {
     {"matmul", "C = A·B and the two transposed forms, the issue's shapes plus 512^3 and 1024^3"},
     {"fft", "real FFT round trip (rfft then irfft), 1 and 128 signals, n = 2^8 .. 2^20"},
     {"fftconv", "long convolution forward+backward, B=1, D=128, L = 2^4 .. 2^16, FFT and direct paths"},
+    {"operator", "Hyena operator vs attention (4 heads), forward+backward and peak memory, D=128, L = 2^8 .. 2^16"},
 };
 
 static void bench_usage(FILE *f) {
@@ -237,6 +313,10 @@ int bench_main(int argc, char **argv) {
     }
     if (strcmp(name, "fftconv") == 0) {
         bench_fftconv(threads, n_threads, reps);
+        return 0;
+    }
+    if (strcmp(name, "operator") == 0) {
+        bench_operator(threads, n_threads, reps);
         return 0;
     }
     fprintf(stderr, "hyena bench: no benchmark named '%s' (see hyena bench --help)\n", name);
