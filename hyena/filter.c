@@ -60,7 +60,7 @@ void hyena_filter_init(HyenaFilter *f, const HyenaConfig *cfg, ParamList *params
     f->deltas = params_new_buffer(params, prefix, "filter_fn.modulation.deltas", 3, (int[]){1, 1, C});
     double max_decay = log(cfg->target) / cfg->fast_decay_pct, min_decay = log(cfg->target) / cfg->slow_decay_pct;
     for (int c = 0; c < C; c++) f->deltas->value.data[c] = (float)linspace_at(min_decay, max_decay, C, c);
-    f->bias = params_new(params, prefix, "filter_fn.bias", 1, (int[]){C}, PARAM_DEFAULT, PARAM_DEFAULT);
+    f->bias = params_new(params, prefix, "filter_fn.bias", 1, (int[]){C}, PARAM_DEFAULT, 0.0f);  // a bias: no decay
     rng_fill_normal(rng, f->bias->value.data, C, 0.0f, 1.0f);
 }
 

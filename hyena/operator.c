@@ -17,7 +17,7 @@ void hyena_operator_init(HyenaOperator *op, const HyenaConfig *cfg, ParamList *p
     op->in_proj = linear_new(params, prefix, "in_proj", D, inner, true, PARAM_DEFAULT, PARAM_DEFAULT, rng);
     // Conv1d(inner, inner, 3, groups=inner): fan_in = 1 channel x 3 taps.
     op->short_w = params_new(params, prefix, "short_filter.weight", 3, (int[]){inner, 1, 3}, PARAM_DEFAULT, PARAM_DEFAULT);
-    op->short_b = params_new(params, prefix, "short_filter.bias", 1, (int[]){inner}, PARAM_DEFAULT, PARAM_DEFAULT);
+    op->short_b = params_new(params, prefix, "short_filter.bias", 1, (int[]){inner}, PARAM_DEFAULT, 0.0f);
     init_uniform_fan_in(op->short_w, 3, rng);
     init_uniform_fan_in(op->short_b, 3, rng);
     hyena_filter_init(&op->filter, cfg, params, prefix, rng);
