@@ -24,7 +24,8 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 # The library is everything but the command's main(): tutorials and tests link against it.
-LIB_SRC   := $(wildcard tensor/*.c autograd/*.c hyena/*.c) $(filter-out train/main.c,$(wildcard train/*.c))
+LIB_SRC   := $(wildcard tensor/*.c autograd/*.c hyena/*.c) $(filter-out data/embed_corpus.c,$(wildcard data/*.c)) \
+             $(filter-out train/main.c,$(wildcard train/*.c))
 APP_SRC   := train/main.c
 TEST_SRC  := $(wildcard tests/*.c)
 TUTOR_SRC := $(wildcard tutorials/examples/*.c)
@@ -46,7 +47,23 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -c $< -o $@
 
-$(BUILD)/libhyena.a: $(LIB_OBJ)
+# The default corpus (data/corpus.h): the tutorials, then the library's sources, each sorted.
+EMBED_FILES := $(sort $(wildcard tutorials/*.md)) \
+               $(sort $(wildcard tensor/*.[ch] autograd/*.[ch] hyena/*.[ch] data/*.[ch] train/*.[ch]))
+
+$(BUILD)/embed_corpus: data/embed_corpus.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $< -o $@
+
+$(BUILD)/gen/default_corpus.c: $(BUILD)/embed_corpus $(EMBED_FILES)
+	@mkdir -p $(dir $@)
+	$(BUILD)/embed_corpus $@ $(EMBED_FILES)
+
+$(BUILD)/obj/gen/default_corpus.o: $(BUILD)/gen/default_corpus.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/libhyena.a: $(LIB_OBJ) $(BUILD)/obj/gen/default_corpus.o
 	@rm -f $@
 	$(AR) rcs $@ $^
 

@@ -5,6 +5,7 @@
 #include "../tensor/pool.h"
 #include "bench.h"
 #include "check_reference.h"
+#include "tokenizer_cmd.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -13,6 +14,7 @@ static void usage(FILE *f) {
             "commands:\n"
             "  bench NAME        time a kernel; prints JSON lines (hyena bench --help lists them)\n"
             "  check-reference F reproduce a PyTorch reference run of the Hyena operator\n"
+            "  tokenizer CMD     train, encode or decode with a byte-level BPE tokenizer\n"
             "  help              this text\n");
 }
 
@@ -36,6 +38,7 @@ int main(int argc, char **argv) {
         pool_shutdown();
         return rc;
     }
+    if (strcmp(cmd, "tokenizer") == 0) return tokenizer_main(argc - 2, argv + 2);
     fprintf(stderr, "hyena: unknown command '%s' (see hyena --help)\n", cmd);
     return 2;
 }

@@ -1,0 +1,769 @@
+// bpe.c - training with incremental pair counts, encoding by merge rank, and the file format.
+//
+// Training, the fast way. The text is cut into chunks and identical chunks are counted once:
+// Shakespeare's 1.1 MB is 294 763 chunks but only 15 058 distinct ones. Each distinct chunk is a "word": a
+// token sequence and a frequency. We keep
+//   - the count of every adjacent pair, weighted by word frequency,
+//   - for every pair, the list of words it occurs in,
+//   - a max-heap of (count, pair) with lazy deletion: an entry whose count is stale is skipped.
+// A merge only rewrites the words in its pair's list, subtracting their old pairs and adding
+// their new ones. Recounting everything per merge would redo all the work thousands of times.
+// Ties go to the smaller pair (a, then b), so results are deterministic (and testable against a
+// naive trainer that recounts everything, tests/test_data.c).
+#include "bpe.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../train/fileio.h"
+
+static bool fail(char *err, size_t es, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, es, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (p == NULL) {
+        fprintf(stderr, "hyena: out of memory (%zu bytes for the tokenizer)\n", n);
+        exit(1);
+    }
+    return p;
+}
+
+static void *xrealloc(void *p, size_t n) {
+    p = realloc(p, n ? n : 1);
+    if (p == NULL) {
+        fprintf(stderr, "hyena: out of memory (%zu bytes for the tokenizer)\n", n);
+        exit(1);
+    }
+    return p;
+}
+
+static uint64_t hash_bytes(const unsigned char *s, size_t n) {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t hash_u64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t pair_key(int32_t a, int32_t b) { return (uint64_t)(uint32_t)a << 32 | (uint32_t)b; }
+
+// ---------------------------------------------------------------- chunking
+
+static int byte_class(unsigned char c) {
+    if (isalpha(c) || c >= 0x80) return 1;  // letters, and every byte of a multi-byte UTF-8 character
+    if (isdigit(c)) return 2;
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') return 3;
+    return 4;                               // punctuation and everything else
+}
+
+// GPT-2's pattern, simplified: an optional single space, then a run of one class (letters,
+// digits or other); or a run of whitespace that leaves its last space to the next word.
+size_t bpe_chunk_length(const unsigned char *t, size_t n) {
+    if (n == 0) return 0;
+    size_t i = 0;
+    if (t[0] == ' ' && n > 1 && byte_class(t[1]) != 3) i = 1;
+    int cls = byte_class(t[i]);
+    size_t j = i + 1;
+    while (j < n && byte_class(t[j]) == cls) j++;
+    if (cls == 3 && j < n && j - i > 1 && t[j - 1] == ' ') j--;  // "   word" -> "  ", " word"
+    return j;
+}
+
+// ---------------------------------------------------------------- a hash map: u64 -> int
+
+typedef struct U64Map {
+    uint64_t *keys;
+    int *values;
+    unsigned char *used;
+    size_t cap, count;
+} U64Map;
+
+static void u64map_init(U64Map *m, size_t cap) {
+    m->cap = 16;
+    while (m->cap < cap * 2) m->cap *= 2;
+    m->keys = xmalloc(m->cap * sizeof(uint64_t));
+    m->values = xmalloc(m->cap * sizeof(int));
+    m->used = calloc(m->cap, 1);
+    m->count = 0;
+}
+
+static void u64map_free(U64Map *m) {
+    free(m->keys);
+    free(m->values);
+    free(m->used);
+}
+
+static int *u64map_slot(U64Map *m, uint64_t key, bool insert);
+
+static void u64map_grow(U64Map *m) {
+    U64Map bigger;
+    u64map_init(&bigger, m->cap);
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->used[i]) *u64map_slot(&bigger, m->keys[i], true) = m->values[i];
+    u64map_free(m);
+    *m = bigger;
+}
+
+// The value slot for key (inserted with value -1 when insert is set), or NULL.
+static int *u64map_slot(U64Map *m, uint64_t key, bool insert) {
+    if (insert && (m->count + 1) * 2 > m->cap) u64map_grow(m);
+    size_t i = hash_u64(key) & (m->cap - 1);
+    while (m->used[i]) {
+        if (m->keys[i] == key) return &m->values[i];
+        i = (i + 1) & (m->cap - 1);
+    }
+    if (!insert) return NULL;
+    m->used[i] = 1;
+    m->keys[i] = key;
+    m->values[i] = -1;
+    m->count++;
+    return &m->values[i];
+}
+
+// ---------------------------------------------------------------- training
+
+typedef struct Word {
+    int32_t *ids;
+    int len;
+    long freq;
+} Word;
+
+typedef struct PairInfo {
+    int32_t a, b;
+    long count;
+    int touched_in;   // the last merge that changed this count (to list each pair once)
+    int *words;       // words this pair has occurred in (may hold stale entries and duplicates)
+    int n_words, cap_words;
+    int last_word;    // the last word appended, to skip immediate duplicates
+} PairInfo;
+
+typedef struct HeapItem {
+    long count;
+    int pair;
+} HeapItem;
+
+typedef struct Trainer {
+    Word *words;
+    int n_words;
+    U64Map pair_index;  // pair key -> index into pairs
+    PairInfo *pairs;
+    int n_pairs, cap_pairs;
+    HeapItem *heap;
+    long heap_n, heap_cap;
+    int *touched;     // pairs whose count changed during the current merge
+    int n_touched, cap_touched, merge_no;
+} Trainer;
+
+static bool heap_above(const Trainer *tr, HeapItem x, HeapItem y) {
+    if (x.count != y.count) return x.count > y.count;
+    const PairInfo *p = &tr->pairs[x.pair], *q = &tr->pairs[y.pair];
+    return p->a != q->a ? p->a < q->a : p->b < q->b;  // ties: the smaller pair first
+}
+
+static void heap_push(Trainer *tr, long count, int pair) {
+    if (tr->heap_n == tr->heap_cap) {
+        tr->heap_cap = tr->heap_cap ? 2 * tr->heap_cap : 1024;
+        tr->heap = xrealloc(tr->heap, (size_t)tr->heap_cap * sizeof(HeapItem));
+    }
+    long i = tr->heap_n++;
+    tr->heap[i] = (HeapItem){count, pair};
+    while (i > 0 && heap_above(tr, tr->heap[i], tr->heap[(i - 1) / 2])) {
+        HeapItem t = tr->heap[i];
+        tr->heap[i] = tr->heap[(i - 1) / 2];
+        tr->heap[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static HeapItem heap_pop(Trainer *tr) {
+    HeapItem top = tr->heap[0];
+    tr->heap[0] = tr->heap[--tr->heap_n];
+    long i = 0;
+    for (;;) {
+        long l = 2 * i + 1, r = l + 1, best = i;
+        if (l < tr->heap_n && heap_above(tr, tr->heap[l], tr->heap[best])) best = l;
+        if (r < tr->heap_n && heap_above(tr, tr->heap[r], tr->heap[best])) best = r;
+        if (best == i) break;
+        HeapItem t = tr->heap[i];
+        tr->heap[i] = tr->heap[best];
+        tr->heap[best] = t;
+        i = best;
+    }
+    return top;
+}
+
+static int pair_get(Trainer *tr, int32_t a, int32_t b) {
+    int *slot = u64map_slot(&tr->pair_index, pair_key(a, b), true);
+    if (*slot < 0) {
+        if (tr->n_pairs == tr->cap_pairs) {
+            tr->cap_pairs = tr->cap_pairs ? 2 * tr->cap_pairs : 4096;
+            tr->pairs = xrealloc(tr->pairs, (size_t)tr->cap_pairs * sizeof(PairInfo));
+        }
+        tr->pairs[tr->n_pairs] = (PairInfo){a, b, 0, -1, NULL, 0, 0, -1};
+        *slot = tr->n_pairs++;
+    }
+    return *slot;
+}
+
+// Add sign * (the word's frequency) to every adjacent pair of word w, remember which pairs
+// changed, and when adding, list w under each pair. The heap is updated once per merge, after
+// every count has its final value (update_heap): an entry pushed mid-merge could be stale
+// before the merge ends, and a pair with no entry at its true count would never be chosen.
+static void count_word_pairs(Trainer *tr, int w, int sign) {
+    Word *word = &tr->words[w];
+    for (int i = 0; i + 1 < word->len; i++) {
+        int p = pair_get(tr, word->ids[i], word->ids[i + 1]);
+        PairInfo *info = &tr->pairs[p];
+        info->count += sign * word->freq;
+        if (info->touched_in != tr->merge_no) {
+            info->touched_in = tr->merge_no;
+            if (tr->n_touched == tr->cap_touched) {
+                tr->cap_touched = tr->cap_touched ? 2 * tr->cap_touched : 1024;
+                tr->touched = xrealloc(tr->touched, (size_t)tr->cap_touched * sizeof(int));
+            }
+            tr->touched[tr->n_touched++] = p;
+        }
+        if (sign > 0 && info->last_word != w) {
+            if (info->n_words == info->cap_words) {
+                info->cap_words = info->cap_words ? 2 * info->cap_words : 4;
+                info->words = xrealloc(info->words, (size_t)info->cap_words * sizeof(int));
+            }
+            info->words[info->n_words++] = w;
+            info->last_word = w;
+        }
+    }
+}
+
+// One heap entry per changed pair, with its final count; older entries become stale.
+static void update_heap(Trainer *tr) {
+    for (int i = 0; i < tr->n_touched; i++) {
+        int p = tr->touched[i];
+        if (tr->pairs[p].count > 0) heap_push(tr, tr->pairs[p].count, p);
+    }
+    tr->n_touched = 0;
+    tr->merge_no++;
+}
+
+// Distinct chunks of text (outside special tokens) with their frequencies.
+static void collect_words(Trainer *tr, const unsigned char *text, size_t size, bool split) {
+    U64Map chunk_index;  // hash of chunk bytes -> word (collisions resolved by comparing bytes)
+    u64map_init(&chunk_index, 1 << 16);
+    int cap = 0;
+    size_t pos = 0;
+    while (pos < size) {
+        size_t len = split ? bpe_chunk_length(text + pos, size - pos) : size - pos;
+        uint64_t h = hash_bytes(text + pos, len);
+        int w = -1;
+        for (uint64_t probe = h;; probe++) {  // chain through equal hashes until a byte match
+            int *slot = u64map_slot(&chunk_index, probe, false);
+            if (slot == NULL) {
+                slot = u64map_slot(&chunk_index, probe, true);
+                if (tr->n_words == cap) {
+                    cap = cap ? 2 * cap : 4096;
+                    tr->words = xrealloc(tr->words, (size_t)cap * sizeof(Word));
+                }
+                Word *word = &tr->words[tr->n_words];
+                word->ids = xmalloc(len * sizeof(int32_t));
+                for (size_t i = 0; i < len; i++) word->ids[i] = text[pos + i];
+                word->len = (int)len;
+                word->freq = 0;
+                *slot = w = tr->n_words++;
+                break;
+            }
+            Word *word = &tr->words[*slot];
+            bool same = (size_t)word->len == len;
+            for (size_t i = 0; same && i < len; i++) same = word->ids[i] == text[pos + i];
+            if (same) {
+                w = *slot;
+                break;
+            }
+        }
+        tr->words[w].freq++;
+        pos += len;
+    }
+    u64map_free(&chunk_index);
+}
+
+// Replace every non-overlapping (a, b) in word w, left to right, by id.
+static void merge_in_word(Trainer *tr, int w, int32_t a, int32_t b, int32_t id) {
+    Word *word = &tr->words[w];
+    int out = 0;
+    for (int i = 0; i < word->len;) {
+        if (i + 1 < word->len && word->ids[i] == a && word->ids[i + 1] == b) {
+            word->ids[out++] = id;
+            i += 2;
+        } else {
+            word->ids[out++] = word->ids[i++];
+        }
+    }
+    word->len = out;
+}
+
+static bool word_has_pair(const Word *word, int32_t a, int32_t b) {
+    for (int i = 0; i + 1 < word->len; i++)
+        if (word->ids[i] == a && word->ids[i + 1] == b) return true;
+    return false;
+}
+
+// Split text around special tokens and collect words from the pieces in between.
+static void collect_words_outside_specials(Trainer *tr, const unsigned char *text, size_t size, bool split,
+                                           const char *const *specials, int n_specials) {
+    size_t start = 0, i = 0;
+    while (i < size) {
+        int hit = -1;
+        for (int s = 0; s < n_specials && hit < 0; s++) {
+            size_t len = strlen(specials[s]);
+            if (len && i + len <= size && memcmp(text + i, specials[s], len) == 0) hit = s;
+        }
+        if (hit < 0) {
+            i++;
+            continue;
+        }
+        collect_words(tr, text + start, i - start, split);
+        i += strlen(specials[hit]);
+        start = i;
+    }
+    collect_words(tr, text + start, size - start, split);
+}
+
+static void bpe_build_tables(Bpe *bpe);
+
+bool bpe_train(Bpe *bpe, const unsigned char *text, size_t size, int vocab_size, bool split,
+               const char *const *specials, int n_specials, BpeProgress progress, void *ctx, char *err, size_t es) {
+    memset(bpe, 0, sizeof *bpe);
+    if (n_specials > BPE_MAX_SPECIALS) return fail(err, es, "at most %d special tokens", BPE_MAX_SPECIALS);
+    for (int s = 0; s < n_specials; s++) {
+        size_t len = strlen(specials[s]);
+        if (len == 0 || len >= BPE_MAX_SPECIAL_LEN) return fail(err, es, "special token '%s' must be 1 to %d bytes", specials[s], BPE_MAX_SPECIAL_LEN - 1);
+        for (size_t k = 0; k < len; k++)
+            if (isspace((unsigned char)specials[s][k]) || specials[s][k] == '#')
+                return fail(err, es, "special token '%s' contains whitespace or '#'", specials[s]);
+        for (int t = 0; t < s; t++)
+            if (strcmp(specials[s], specials[t]) == 0) return fail(err, es, "special token '%s' is listed twice", specials[s]);
+        snprintf(bpe->specials[s], BPE_MAX_SPECIAL_LEN, "%s", specials[s]);
+    }
+    bpe->n_specials = n_specials;
+    bpe->split = split;
+    int target = vocab_size - 256 - n_specials;
+    if (target < 0) return fail(err, es, "vocabulary size %d is below 256 bytes + %d special tokens", vocab_size, n_specials);
+    bpe->merges = xmalloc((size_t)(target > 0 ? target : 1) * sizeof(BpeMerge));
+
+    Trainer tr;
+    memset(&tr, 0, sizeof tr);
+    u64map_init(&tr.pair_index, 1 << 16);
+    collect_words_outside_specials(&tr, text, size, split, specials, n_specials);
+    for (int w = 0; w < tr.n_words; w++) count_word_pairs(&tr, w, +1);
+    update_heap(&tr);
+
+    while (bpe->n_merges < target && tr.heap_n > 0) {
+        HeapItem top = heap_pop(&tr);
+        PairInfo *best = &tr.pairs[top.pair];
+        if (top.count != best->count) continue;  // a stale entry: the pair's count changed since
+        if (best->count < 2) break;              // nothing left worth merging
+        int32_t a = best->a, b = best->b, id = 256 + bpe->n_merges;
+        bpe->merges[bpe->n_merges++] = (BpeMerge){a, b};
+        // Take the pair's word list: merging rewrites those words, and new lists may grow.
+        int *words = best->words, n_words = best->n_words;
+        best->words = NULL;
+        best->n_words = best->cap_words = 0;
+        best->last_word = -1;
+        for (int k = 0; k < n_words; k++) {
+            int w = words[k];
+            if (k > 0 && words[k - 1] == w) continue;
+            if (!word_has_pair(&tr.words[w], a, b)) continue;  // stale: an earlier merge changed it
+            count_word_pairs(&tr, w, -1);
+            merge_in_word(&tr, w, a, b, id);
+            count_word_pairs(&tr, w, +1);
+        }
+        free(words);
+        update_heap(&tr);
+        if (progress && (bpe->n_merges % 256 == 0 || bpe->n_merges == target)) progress(bpe->n_merges, target, ctx);
+    }
+
+    for (int w = 0; w < tr.n_words; w++) free(tr.words[w].ids);
+    for (int p = 0; p < tr.n_pairs; p++) free(tr.pairs[p].words);
+    free(tr.words);
+    free(tr.pairs);
+    free(tr.heap);
+    free(tr.touched);
+    u64map_free(&tr.pair_index);
+    bpe_build_tables(bpe);
+    return true;
+}
+
+// ---------------------------------------------------------------- tables, encoding, decoding
+
+typedef struct BpeRanks {
+    U64Map map;  // pair -> merge rank
+} BpeRanks;
+
+typedef struct CacheEntry {
+    unsigned char *bytes;
+    int len;
+    int32_t *ids;
+    int n_ids;
+} CacheEntry;
+
+typedef struct BpeCache {
+    U64Map map;  // hash of chunk -> entry index (collisions chained by probing successive keys)
+    CacheEntry *entries;
+    int n, cap;
+} BpeCache;
+
+int bpe_vocab_size(const Bpe *bpe) { return 256 + bpe->n_merges + bpe->n_specials; }
+
+static void bpe_build_tables(Bpe *bpe) {
+    int V = bpe_vocab_size(bpe);
+    bpe->token_bytes = xmalloc((size_t)V * sizeof(unsigned char *));
+    bpe->token_len = xmalloc((size_t)V * sizeof(int));
+    for (int i = 0; i < 256; i++) {
+        bpe->token_bytes[i] = xmalloc(1);
+        bpe->token_bytes[i][0] = (unsigned char)i;
+        bpe->token_len[i] = 1;
+    }
+    bpe->ranks = xmalloc(sizeof(BpeRanks));
+    u64map_init(&bpe->ranks->map, (size_t)bpe->n_merges + 1);
+    for (int m = 0; m < bpe->n_merges; m++) {
+        int id = 256 + m, a = bpe->merges[m].a, b = bpe->merges[m].b;
+        bpe->token_len[id] = bpe->token_len[a] + bpe->token_len[b];
+        bpe->token_bytes[id] = xmalloc((size_t)bpe->token_len[id]);
+        memcpy(bpe->token_bytes[id], bpe->token_bytes[a], (size_t)bpe->token_len[a]);
+        memcpy(bpe->token_bytes[id] + bpe->token_len[a], bpe->token_bytes[b], (size_t)bpe->token_len[b]);
+        *u64map_slot(&bpe->ranks->map, pair_key(a, b), true) = m;
+    }
+    for (int s = 0; s < bpe->n_specials; s++) {
+        int id = 256 + bpe->n_merges + s;
+        bpe->token_len[id] = (int)strlen(bpe->specials[s]);
+        bpe->token_bytes[id] = xmalloc((size_t)bpe->token_len[id]);
+        memcpy(bpe->token_bytes[id], bpe->specials[s], (size_t)bpe->token_len[id]);
+    }
+    bpe->cache = calloc(1, sizeof(BpeCache));
+    u64map_init(&bpe->cache->map, 1 << 12);
+}
+
+void bpe_free(Bpe *bpe) {
+    if (bpe->token_bytes)
+        for (int i = 0; i < bpe_vocab_size(bpe); i++) free(bpe->token_bytes[i]);
+    free(bpe->token_bytes);
+    free(bpe->token_len);
+    if (bpe->ranks) u64map_free(&bpe->ranks->map);
+    free(bpe->ranks);
+    if (bpe->cache) {
+        for (int i = 0; i < bpe->cache->n; i++) {
+            free(bpe->cache->entries[i].bytes);
+            free(bpe->cache->entries[i].ids);
+        }
+        free(bpe->cache->entries);
+        u64map_free(&bpe->cache->map);
+        free(bpe->cache);
+    }
+    free(bpe->merges);
+    memset(bpe, 0, sizeof *bpe);
+}
+
+// Encode one chunk: start from its bytes, and repeatedly apply the lowest-ranked merge present
+// (the order training learned them in). ids must hold len entries; returns the count.
+static int encode_chunk(const Bpe *bpe, const unsigned char *s, int len, int32_t *ids) {
+    for (int i = 0; i < len; i++) ids[i] = s[i];
+    int n = len;
+    while (n >= 2) {
+        int best_rank = -1, best_at = -1;
+        for (int i = 0; i + 1 < n; i++) {
+            int *r = u64map_slot(&bpe->ranks->map, pair_key(ids[i], ids[i + 1]), false);
+            if (r && (best_rank < 0 || *r < best_rank)) {
+                best_rank = *r;
+                best_at = i;
+            }
+        }
+        if (best_rank < 0) break;
+        int32_t a = ids[best_at], b = ids[best_at + 1], id = 256 + best_rank, out = best_at;
+        for (int i = best_at; i < n;) {
+            if (i + 1 < n && ids[i] == a && ids[i + 1] == b) {
+                ids[out++] = id;
+                i += 2;
+            } else {
+                ids[out++] = ids[i++];
+            }
+        }
+        n = out;
+    }
+    return n;
+}
+
+// The ids of a chunk, from the cache or freshly encoded (and then cached).
+static const CacheEntry *chunk_ids(Bpe *bpe, const unsigned char *s, int len) {
+    BpeCache *c = bpe->cache;
+    for (uint64_t probe = hash_bytes(s, (size_t)len);; probe++) {
+        int *slot = u64map_slot(&c->map, probe, false);
+        if (slot == NULL) {
+            if (c->n == c->cap) {
+                c->cap = c->cap ? 2 * c->cap : 1024;
+                c->entries = xrealloc(c->entries, (size_t)c->cap * sizeof(CacheEntry));
+            }
+            CacheEntry *e = &c->entries[c->n];
+            e->bytes = xmalloc((size_t)len);
+            memcpy(e->bytes, s, (size_t)len);
+            e->len = len;
+            e->ids = xmalloc((size_t)len * sizeof(int32_t));
+            e->n_ids = encode_chunk(bpe, s, len, e->ids);
+            *u64map_slot(&c->map, probe, true) = c->n;
+            return &c->entries[c->n++];
+        }
+        const CacheEntry *e = &c->entries[*slot];
+        if (e->len == len && memcmp(e->bytes, s, (size_t)len) == 0) return e;
+    }
+}
+
+long bpe_encode(Bpe *bpe, const unsigned char *text, size_t size, int32_t **ids_out) {
+    int32_t *ids = xmalloc((size + 1) * sizeof(int32_t));  // never more tokens than bytes
+    long n = 0;
+    size_t pos = 0;
+    while (pos < size) {
+        int special = -1;
+        for (int s = 0; s < bpe->n_specials && special < 0; s++) {
+            size_t len = strlen(bpe->specials[s]);
+            if (pos + len <= size && memcmp(text + pos, bpe->specials[s], len) == 0) special = s;
+        }
+        if (special >= 0) {
+            ids[n++] = 256 + bpe->n_merges + special;
+            pos += strlen(bpe->specials[special]);
+            continue;
+        }
+        // The next chunk ends at the chunk boundary or at the next special token.
+        size_t end = size;
+        for (int s = 0; s < bpe->n_specials; s++) {
+            const char *first = bpe->specials[s];
+            for (size_t k = pos + 1; k < end; k++)
+                if (text[k] == (unsigned char)first[0] && k + strlen(first) <= size &&
+                    memcmp(text + k, first, strlen(first)) == 0) {
+                    end = k;
+                    break;
+                }
+        }
+        size_t len = bpe->split ? bpe_chunk_length(text + pos, end - pos) : end - pos;
+        // Unsplit text is one chunk: encode it directly rather than caching the whole text.
+        if (!bpe->split) {
+            n += encode_chunk(bpe, text + pos, (int)len, ids + n);
+        } else {
+            const CacheEntry *e = chunk_ids(bpe, text + pos, (int)len);
+            memcpy(ids + n, e->ids, (size_t)e->n_ids * sizeof(int32_t));
+            n += e->n_ids;
+        }
+        pos += len;
+    }
+    *ids_out = ids;
+    return n;
+}
+
+bool bpe_decode(const Bpe *bpe, const int32_t *ids, long n, unsigned char **text, size_t *size, char *err, size_t es) {
+    int V = bpe_vocab_size(bpe);
+    size_t total = 0;
+    for (long i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= V) return fail(err, es, "token id %d at position %ld is outside the vocabulary [0, %d)", ids[i], i, V);
+        total += (size_t)bpe->token_len[ids[i]];
+    }
+    unsigned char *out = xmalloc(total + 1);
+    size_t at = 0;
+    for (long i = 0; i < n; i++) {
+        memcpy(out + at, bpe->token_bytes[ids[i]], (size_t)bpe->token_len[ids[i]]);
+        at += (size_t)bpe->token_len[ids[i]];
+    }
+    out[at] = '\0';
+    *text = out;
+    *size = at;
+    return true;
+}
+
+// ---------------------------------------------------------------- the file format
+
+char *bpe_serialize(const Bpe *bpe, size_t *size) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fprintf(f, "hyena-bpe 1\n# byte-level BPE: 256 byte tokens, then one token per merge, then specials\n");
+    fprintf(f, "split %s\nmerges %d\n", bpe->split ? "gpt2" : "none", bpe->n_merges);
+    for (int m = 0; m < bpe->n_merges; m++) {
+        int id = 256 + m;
+        fprintf(f, "%d %d  # %d = \"", bpe->merges[m].a, bpe->merges[m].b, id);
+        for (int k = 0; k < bpe->token_len[id]; k++) {  // what the new token spells, escaped
+            unsigned char c = bpe->token_bytes[id][k];
+            if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') fputc(c, f);
+            else fprintf(f, "\\x%02x", c);
+        }
+        fprintf(f, "\"\n");
+    }
+    fprintf(f, "specials %d\n", bpe->n_specials);
+    for (int s = 0; s < bpe->n_specials; s++) fprintf(f, "%s\n", bpe->specials[s]);
+    fclose(f);
+    *size = len;
+    return buf;
+}
+
+bool bpe_save(const Bpe *bpe, const char *path) {
+    size_t size;
+    char *text = bpe_serialize(bpe, &size);
+    bool ok = file_write_atomic(path, text, size);
+    free(text);
+    return ok;
+}
+
+// Reads the file's meaningful lines: comments ('#' to the end of the line) and surrounding
+// spaces removed, blank lines skipped, each counted for error messages.
+typedef struct LineReader {
+    const char *p, *end;
+    char buf[512];
+    int line_no;
+    bool too_long;
+} LineReader;
+
+static char *reader_next(LineReader *r) {
+    while (r->p < r->end) {
+        const char *eol = memchr(r->p, '\n', (size_t)(r->end - r->p));
+        if (!eol) eol = r->end;
+        size_t len = (size_t)(eol - r->p);
+        const char *start = r->p;
+        r->line_no++;
+        r->p = eol < r->end ? eol + 1 : r->end;
+        if (len >= sizeof r->buf) {
+            r->too_long = true;
+            return NULL;
+        }
+        memcpy(r->buf, start, len);
+        r->buf[len] = '\0';
+        char *hash = strchr(r->buf, '#');
+        if (hash) *hash = '\0';
+        size_t l = strlen(r->buf);
+        while (l > 0 && isspace((unsigned char)r->buf[l - 1])) r->buf[--l] = '\0';
+        char *line = r->buf;
+        while (isspace((unsigned char)*line)) line++;
+        if (*line) return line;
+    }
+    return NULL;
+}
+
+static bool parse_count(const char *line, const char *word, int *out, int max) {
+    size_t n = strlen(word);
+    if (strncmp(line, word, n) != 0 || line[n] != ' ') return false;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(line + n + 1, &end, 10);
+    if (errno || end == line + n + 1 || *end || v < 0 || v > max) return false;
+    *out = (int)v;
+    return true;
+}
+
+bool bpe_parse(Bpe *bpe, const char *text, size_t size, char *err, size_t es) {
+    memset(bpe, 0, sizeof *bpe);
+    if (memchr(text, '\0', size)) return fail(err, es, "tokenizer file contains a NUL byte");
+    LineReader r = {.p = text, .end = text + size};
+    char *line = reader_next(&r);
+    if (!line || strcmp(line, "hyena-bpe 1") != 0)
+        return fail(err, es, "line %d: expected 'hyena-bpe 1' (not a hyena.c BPE tokenizer file)", r.line_no);
+    line = reader_next(&r);
+    if (!line || (strcmp(line, "split gpt2") != 0 && strcmp(line, "split none") != 0))
+        return fail(err, es, "line %d: expected 'split gpt2' or 'split none'", r.line_no);
+    bpe->split = strcmp(line, "split gpt2") == 0;
+    int n_merges;
+    line = reader_next(&r);
+    if (!line || !parse_count(line, "merges", &n_merges, 1 << 20))
+        return fail(err, es, "line %d: expected 'merges N' with 0 <= N <= %d", r.line_no, 1 << 20);
+    bpe->merges = xmalloc((size_t)(n_merges ? n_merges : 1) * sizeof(BpeMerge));
+    U64Map seen;  // pair -> the merge that made it: a pair merged twice is an error
+    u64map_init(&seen, (size_t)n_merges + 1);
+    bool ok = true;
+    for (int m = 0; ok && m < n_merges; m++) {
+        line = reader_next(&r);
+        if (!line) {
+            ok = fail(err, es, "line %d: expected %d merges, found %d", r.line_no, n_merges, m);
+            break;
+        }
+        char *e1, *e2 = NULL;
+        errno = 0;
+        long a = strtol(line, &e1, 10), b = e1 != line ? strtol(e1, &e2, 10) : 0;
+        if (errno || e1 == line || e2 == e1 || *e2) {
+            ok = fail(err, es, "line %d: a merge must be two token ids 'A B'", r.line_no);
+        } else if (a < 0 || b < 0 || a >= 256 + m || b >= 256 + m) {
+            ok = fail(err, es, "line %d: merge %d joins tokens %ld and %ld, but only tokens below %d exist yet",
+                      r.line_no, m, a, b, 256 + m);
+        } else {
+            int *slot = u64map_slot(&seen, pair_key((int32_t)a, (int32_t)b), true);
+            if (*slot >= 0) ok = fail(err, es, "line %d: merge (%ld, %ld) repeats merge %d", r.line_no, a, b, *slot);
+            *slot = m;
+            bpe->merges[m] = (BpeMerge){(int32_t)a, (int32_t)b};
+        }
+    }
+    u64map_free(&seen);
+    bpe->n_merges = ok ? n_merges : 0;
+    int n_specials = 0;
+    if (ok) {
+        line = reader_next(&r);
+        if (!line || !parse_count(line, "specials", &n_specials, BPE_MAX_SPECIALS))
+            ok = fail(err, es, "line %d: expected 'specials N' with N <= %d", r.line_no, BPE_MAX_SPECIALS);
+    }
+    for (int s = 0; ok && s < n_specials; s++) {
+        line = reader_next(&r);
+        if (!line || strlen(line) >= BPE_MAX_SPECIAL_LEN || strpbrk(line, " \t")) {
+            ok = fail(err, es, "line %d: expected special token %d of %d (1 to %d bytes, no spaces)", r.line_no, s + 1,
+                      n_specials, BPE_MAX_SPECIAL_LEN - 1);
+            break;
+        }
+        for (int t = 0; ok && t < s; t++)
+            if (strcmp(bpe->specials[t], line) == 0) ok = fail(err, es, "line %d: special token '%s' is listed twice", r.line_no, line);
+        snprintf(bpe->specials[s], BPE_MAX_SPECIAL_LEN, "%s", line);
+        bpe->n_specials = s + 1;
+    }
+    if (ok && reader_next(&r)) ok = fail(err, es, "line %d: unexpected text after the last special token", r.line_no);
+    if (ok && r.too_long) ok = fail(err, es, "line %d: line too long", r.line_no);
+    if (!ok) {
+        free(bpe->merges);
+        memset(bpe, 0, sizeof *bpe);
+        return false;
+    }
+    bpe_build_tables(bpe);
+    return true;
+}
+
+bool bpe_load(Bpe *bpe, const char *path, char *err, size_t es) {
+    memset(bpe, 0, sizeof *bpe);
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(err, es, "cannot open tokenizer %s: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t size = 0, cap = 0;
+    for (;;) {
+        if (size + 65536 > cap) text = xrealloc(text, cap = cap ? 2 * cap : 65536 * 2);
+        size_t got = fread(text + size, 1, 65536, f);
+        size += got;
+        if (got < 65536) break;
+        if (size > (64u << 20)) {
+            fclose(f);
+            free(text);
+            return fail(err, es, "tokenizer %s is larger than 64 MiB", path);
+        }
+    }
+    bool read_error = ferror(f);
+    fclose(f);
+    if (read_error) {
+        free(text);
+        return fail(err, es, "cannot read tokenizer %s", path);
+    }
+    char inner[300];
+    bool ok = bpe_parse(bpe, text, size, inner, sizeof inner);
+    free(text);
+    if (!ok) return fail(err, es, "tokenizer %s: %s", path, inner);
+    return true;
+}

@@ -1,0 +1,66 @@
+// bpe.h - byte-level byte-pair encoding (as GPT-2 and minbpe): 256 byte tokens + learned merges.
+//
+// Training repeatedly merges the most frequent adjacent pair of tokens into a new token. Text is
+// first cut into chunks (runs of letters, digits, punctuation, whitespace, GPT-2 style) so that
+// merges never cross a chunk boundary: " the" can become a token, "e." cannot. Special tokens
+// (e.g. <|endoftext|>) are matched literally before anything else and get the last ids.
+//
+// File format (text, one item per line, '#' starts a comment):
+//   hyena-bpe 1
+//   split gpt2            ("gpt2" or "none")
+//   merges M
+//   A B                   M lines in rank order: merge i joins tokens A and B into 256 + i
+//   specials S
+//   <|endoftext|>         S lines: the special token strings, ids 256 + M + j
+#ifndef HYENA_BPE_H
+#define HYENA_BPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BPE_MAX_SPECIALS 16
+#define BPE_MAX_SPECIAL_LEN 64
+
+typedef struct BpeMerge {
+    int32_t a, b;
+} BpeMerge;
+
+typedef struct Bpe {
+    bool split;                   // pre-split text into chunks (GPT-2 style)
+    int n_merges;
+    BpeMerge *merges;             // [n_merges]: merge i makes token 256 + i
+    int n_specials;
+    char specials[BPE_MAX_SPECIALS][BPE_MAX_SPECIAL_LEN];
+    // Derived tables for encoding and decoding.
+    unsigned char **token_bytes;  // [vocab] the bytes each token stands for
+    int *token_len;
+    struct BpeRanks *ranks;       // pair -> merge rank
+    struct BpeCache *cache;       // chunk -> token ids, for repeated chunks
+} Bpe;
+
+typedef void (*BpeProgress)(int done, int total, void *ctx);
+
+// Learn merges from text until the vocabulary has vocab_size tokens (256 bytes + merges +
+// specials), or no pair occurs twice. Returns false with a message when vocab_size is too small.
+bool bpe_train(Bpe *bpe, const unsigned char *text, size_t size, int vocab_size, bool split,
+               const char *const *specials, int n_specials, BpeProgress progress, void *ctx, char *err, size_t err_size);
+void bpe_free(Bpe *bpe);
+int bpe_vocab_size(const Bpe *bpe);
+
+// Encode size bytes to token ids. *ids is malloc'd; returns the count.
+long bpe_encode(Bpe *bpe, const unsigned char *text, size_t size, int32_t **ids);
+// Decode ids to bytes (malloc'd, *size set). False with a message on an id outside the vocabulary.
+bool bpe_decode(const Bpe *bpe, const int32_t *ids, long n, unsigned char **text, size_t *size, char *err,
+                size_t err_size);
+
+// The text format above: written atomically; every line validated on load.
+bool bpe_save(const Bpe *bpe, const char *path);
+bool bpe_load(Bpe *bpe, const char *path, char *err, size_t err_size);
+bool bpe_parse(Bpe *bpe, const char *text, size_t size, char *err, size_t err_size);
+char *bpe_serialize(const Bpe *bpe, size_t *size);  // the file's text (malloc'd)
+
+// The chunking used by training and encoding: the length of the chunk starting at text[0].
+size_t bpe_chunk_length(const unsigned char *text, size_t size);
+
+#endif

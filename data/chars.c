@@ -1,0 +1,188 @@
+// chars.c - UTF-8 decoding with escapes for invalid bytes, and a sorted vocabulary.
+#include "chars.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ESCAPE_BASE 0xDC00u  // invalid byte b becomes U+DC00 + b (b >= 0x80)
+
+static bool fail(char *err, size_t es, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, es, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+uint32_t utf8_next(const unsigned char *s, size_t n, int *len) {
+    unsigned char c = s[0];
+    *len = 1;
+    if (c < 0x80) return c;
+    // The number of continuation bytes a lead byte announces; -1 for bytes that never lead
+    // (continuations 0x80-0xBF, overlong leads 0xC0-0xC1, and 0xF5-0xFF).
+    int need = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
+    if (need < 0 || (size_t)need >= n) return ESCAPE_BASE + c;
+    uint32_t cp = c & (0x3F >> need);
+    for (int i = 1; i <= need; i++) {
+        if ((s[i] & 0xC0) != 0x80) return ESCAPE_BASE + c;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    // Overlong forms, surrogates and values beyond U+10FFFF are not valid UTF-8.
+    if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+        return ESCAPE_BASE + c;
+    *len = need + 1;
+    return cp;
+}
+
+// The bytes of one character, the inverse of utf8_next; returns the count.
+static int utf8_put(uint32_t cp, unsigned char *out) {
+    if (cp >= ESCAPE_BASE + 0x80 && cp <= ESCAPE_BASE + 0xFF) {
+        out[0] = (unsigned char)(cp - ESCAPE_BASE);
+        return 1;
+    }
+    if (cp < 0x80) {
+        out[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (unsigned char)(0xC0 | cp >> 6);
+        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | cp >> 12);
+        out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | cp >> 18);
+    out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+static int compare_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+bool chars_build(CharTokenizer *t, const unsigned char *text, size_t size, char *err, size_t es) {
+    memset(t, 0, sizeof *t);
+    if (size == 0) return fail(err, es, "the training text is empty: no characters to build a vocabulary from");
+    // Most text uses few characters: collect them in a small growable set, then sort.
+    size_t cap = 256;
+    uint32_t *set = malloc(cap * sizeof(uint32_t));
+    unsigned char seen_ascii[128] = {0};
+    int n = 0;
+    for (size_t i = 0; i < size;) {
+        int len;
+        uint32_t cp = utf8_next(text + i, size - i, &len);
+        i += (size_t)len;
+        if (cp < 128) {
+            if (seen_ascii[cp]) continue;
+            seen_ascii[cp] = 1;
+        } else {
+            bool known = false;
+            for (int k = 0; k < n && !known; k++) known = set[k] == cp;
+            if (known) continue;
+        }
+        if ((size_t)n == cap) set = realloc(set, (cap *= 2) * sizeof(uint32_t));
+        set[n++] = cp;
+    }
+    qsort(set, (size_t)n, sizeof(uint32_t), compare_u32);
+    t->n = n;
+    t->chars = set;
+    return true;
+}
+
+void chars_free(CharTokenizer *t) {
+    free(t->chars);
+    memset(t, 0, sizeof *t);
+}
+
+static int find(const CharTokenizer *t, uint32_t cp) {
+    int lo = 0, hi = t->n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (t->chars[mid] == cp) return mid;
+        if (t->chars[mid] < cp) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+long chars_encode(const CharTokenizer *t, const unsigned char *text, size_t size, int32_t **ids_out, char *err, size_t es) {
+    int32_t *ids = malloc((size + 1) * sizeof(int32_t));
+    long n = 0;
+    for (size_t i = 0; i < size;) {
+        int len;
+        uint32_t cp = utf8_next(text + i, size - i, &len);
+        int id = find(t, cp);
+        if (id < 0) {
+            if (cp >= 0x20 && cp < 0x7F && cp != '\'') fail(err, es, "character '%c' (U+%04X) at byte %zu is not in the vocabulary", (char)cp, cp, i);
+            else if (cp >= ESCAPE_BASE + 0x80 && cp <= ESCAPE_BASE + 0xFF) fail(err, es, "byte 0x%02X (not valid UTF-8) at byte %zu is not in the vocabulary", cp - ESCAPE_BASE, i);
+            else fail(err, es, "character U+%04X at byte %zu is not in the vocabulary", cp, i);
+            free(ids);
+            return -1;
+        }
+        ids[n++] = id;
+        i += (size_t)len;
+    }
+    *ids_out = ids;
+    return n;
+}
+
+bool chars_decode(const CharTokenizer *t, const int32_t *ids, long n, unsigned char **text, size_t *size, char *err, size_t es) {
+    unsigned char *out = malloc((size_t)n * 4 + 1);
+    size_t at = 0;
+    for (long i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= t->n) {
+            free(out);
+            return fail(err, es, "token id %d at position %ld is outside the vocabulary [0, %d)", ids[i], i, t->n);
+        }
+        at += (size_t)utf8_put(t->chars[ids[i]], out + at);
+    }
+    out[at] = '\0';
+    *text = out;
+    *size = at;
+    return true;
+}
+
+char *chars_serialize(const CharTokenizer *t) {
+    char *s = malloc((size_t)t->n * 9 + 1), *p = s;
+    *p = '\0';
+    for (int i = 0; i < t->n; i++) p += sprintf(p, i ? " %x" : "%x", t->chars[i]);
+    return s;
+}
+
+bool chars_parse(CharTokenizer *t, const char *text, char *err, size_t es) {
+    memset(t, 0, sizeof *t);
+    size_t cap = 64;
+    t->chars = malloc(cap * sizeof(uint32_t));
+    const char *p = text;
+    while (*p) {
+        char *end;
+        errno = 0;
+        unsigned long cp = strtoul(p, &end, 16);
+        if (end == p || errno || cp > 0x10FFFF || (*end && *end != ' ')) {
+            chars_free(t);
+            return fail(err, es, "character vocabulary: expected hexadecimal code points, found '%.16s'", p);
+        }
+        if (t->n > 0 && cp <= t->chars[t->n - 1]) {
+            chars_free(t);
+            return fail(err, es, "character vocabulary: code points must be strictly increasing");
+        }
+        if ((size_t)t->n == cap) t->chars = realloc(t->chars, (cap *= 2) * sizeof(uint32_t));
+        t->chars[t->n++] = (uint32_t)cp;
+        p = *end ? end + 1 : end;
+    }
+    if (t->n == 0) {
+        chars_free(t);
+        return fail(err, es, "character vocabulary is empty");
+    }
+    return true;
+}

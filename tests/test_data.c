@@ -1,0 +1,480 @@
+// test_data.c - tokenizers, corpora, batches and the synthetic tasks.
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../data/bpe.h"
+#include "../data/chars.h"
+#include "../data/corpus.h"
+#include "../data/dataset.h"
+#include "../data/synthetic.h"
+#include "../data/tokenizer.h"
+#include "suites.h"
+
+// ---------------------------------------------------------------- BPE against a naive trainer
+
+// The textbook trainer: every merge recounts every pair of every chunk of the text.
+static int naive_bpe(const unsigned char *text, size_t size, int n_merges, bool split, BpeMerge *merges) {
+    int n_chunks = 0;
+    int32_t **chunks = malloc(sizeof(int32_t *) * (size + 1));
+    int *lens = malloc(sizeof(int) * (size + 1));
+    for (size_t pos = 0; pos < size;) {
+        size_t len = split ? bpe_chunk_length(text + pos, size - pos) : size - pos;
+        chunks[n_chunks] = malloc(sizeof(int32_t) * len);
+        for (size_t i = 0; i < len; i++) chunks[n_chunks][i] = text[pos + i];
+        lens[n_chunks++] = (int)len;
+        pos += len;
+    }
+    int done = 0;
+    int V = 256 + n_merges;
+    long *counts = malloc(sizeof(long) * (size_t)V * V);
+    for (; done < n_merges; done++) {
+        memset(counts, 0, sizeof(long) * (size_t)V * V);
+        for (int c = 0; c < n_chunks; c++)
+            for (int i = 0; i + 1 < lens[c]; i++) counts[(long)chunks[c][i] * V + chunks[c][i + 1]]++;
+        long best = 1;
+        int ba = -1, bb = -1;
+        for (int a = 0; a < V; a++)  // the smallest pair wins ties, as in the fast trainer
+            for (int b = 0; b < V; b++)
+                if (counts[(long)a * V + b] > best) {
+                    best = counts[(long)a * V + b];
+                    ba = a;
+                    bb = b;
+                }
+        if (ba < 0) break;
+        merges[done] = (BpeMerge){ba, bb};
+        for (int c = 0; c < n_chunks; c++) {
+            int out = 0;
+            for (int i = 0; i < lens[c];)
+                if (i + 1 < lens[c] && chunks[c][i] == ba && chunks[c][i + 1] == bb) {
+                    chunks[c][out++] = 256 + done;
+                    i += 2;
+                } else {
+                    chunks[c][out++] = chunks[c][i++];
+                }
+            lens[c] = out;
+        }
+    }
+    for (int c = 0; c < n_chunks; c++) free(chunks[c]);
+    free(chunks);
+    free(lens);
+    free(counts);
+    return done;
+}
+
+static Corpus sample_text(size_t max) {
+    Corpus c;
+    corpus_default(&c);
+    if (c.size > max) c.size = max;
+    return c;
+}
+
+START_TEST(test_fast_bpe_learns_the_same_merges_as_the_naive_trainer) {
+    Corpus c = sample_text(12000);
+    for (int split = 0; split < 2; split++) {
+        Bpe bpe;
+        char err[200];
+        ck_assert(bpe_train(&bpe, c.text, c.size, 256 + 120, split, NULL, 0, NULL, NULL, err, sizeof err));
+        BpeMerge want[120];
+        int n = naive_bpe(c.text, c.size, 120, split, want);
+        ck_assert_int_eq(bpe.n_merges, n);
+        for (int m = 0; m < n; m++)
+            ck_assert_msg(bpe.merges[m].a == want[m].a && bpe.merges[m].b == want[m].b,
+                          "split=%d merge %d: fast (%d, %d), naive (%d, %d)", split, m, bpe.merges[m].a,
+                          bpe.merges[m].b, want[m].a, want[m].b);
+        bpe_free(&bpe);
+    }
+    // A repetitive text stops early: no pair occurs twice any more.
+    const char *rep = "aaaaaaaaab";
+    Bpe bpe;
+    char err[200];
+    ck_assert(bpe_train(&bpe, (const unsigned char *)rep, strlen(rep), 300, false, NULL, 0, NULL, NULL, err, sizeof err));
+    BpeMerge want[44];
+    ck_assert_int_eq(bpe.n_merges, naive_bpe((const unsigned char *)rep, strlen(rep), 44, false, want));
+    bpe_free(&bpe);
+    corpus_free(&c);
+}
+END_TEST
+
+static Bpe trained(void) {
+    Corpus c = sample_text(60000);
+    Bpe bpe;
+    char err[200];
+    const char *specials[] = {"<|endoftext|>"};
+    ck_assert(bpe_train(&bpe, c.text, c.size, 700, true, specials, 1, NULL, NULL, err, sizeof err));
+    corpus_free(&c);
+    return bpe;
+}
+
+static void assert_round_trip(Bpe *bpe, const unsigned char *text, size_t size) {
+    int32_t *ids;
+    long n = bpe_encode(bpe, text, size, &ids);
+    unsigned char *back;
+    size_t back_size;
+    char err[200];
+    ck_assert(bpe_decode(bpe, ids, n, &back, &back_size, err, sizeof err));
+    ck_assert_int_eq(back_size, size);
+    ck_assert(memcmp(back, text, size) == 0);
+    free(ids);
+    free(back);
+}
+
+START_TEST(test_bpe_round_trips_any_bytes) {
+    Bpe bpe = trained();
+    ck_assert_int_eq(bpe_vocab_size(&bpe), 700);
+    assert_round_trip(&bpe, (const unsigned char *)"", 0);
+    const char *s = "The end.<|endoftext|>Next <|endoftext|><|endoftext|> café \xff\xfe\x00 bytes\x00";
+    assert_round_trip(&bpe, (const unsigned char *)s, 65);
+    Rng rng = rng_new(1);
+    unsigned char buf[1000];
+    for (int iter = 0; iter < 80; iter++) {
+        size_t n = rng_below(&rng, sizeof buf);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = iter % 2 ? (unsigned char)rng_below(&rng, 256) : (unsigned char)" etaoin\n<|>"[rng_below(&rng, 11)];
+        assert_round_trip(&bpe, buf, n);
+    }
+    Corpus c;
+    corpus_default(&c);
+    assert_round_trip(&bpe, c.text, c.size);
+    corpus_free(&c);
+    bpe_free(&bpe);
+}
+END_TEST
+
+START_TEST(test_bpe_special_tokens_are_single_ids) {
+    Bpe bpe = trained();
+    int32_t *ids;
+    long n = bpe_encode(&bpe, (const unsigned char *)"a<|endoftext|>b", 15, &ids);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(ids[1], 699);
+    free(ids);
+    bpe_free(&bpe);
+}
+END_TEST
+
+START_TEST(test_bpe_chunks_split_words_digits_and_spaces_like_gpt2) {
+    const char *text = "Hello world  42x, ok\n\nyes";
+    const char *want[] = {"Hello", " world", " ", " 42", "x", ",", " ok", "\n\n", "yes"};
+    size_t pos = 0, n = strlen(text);
+    for (int i = 0; i < 9; i++) {
+        size_t len = bpe_chunk_length((const unsigned char *)text + pos, n - pos);
+        ck_assert_msg(len == strlen(want[i]) && memcmp(text + pos, want[i], len) == 0, "chunk %d: '%.*s'", i, (int)len,
+                      text + pos);
+        pos += len;
+    }
+    ck_assert_int_eq(pos, n);
+}
+END_TEST
+
+START_TEST(test_bpe_save_then_load_gives_the_same_tokenizer) {
+    Bpe bpe = trained();
+    char path[] = "/tmp/hyena-bpe-XXXXXX";
+    close(mkstemp(path));
+    ck_assert(bpe_save(&bpe, path));
+    Bpe back;
+    char err[300];
+    ck_assert_msg(bpe_load(&back, path, err, sizeof err), "%s", err);
+    ck_assert_int_eq(back.n_merges, bpe.n_merges);
+    ck_assert_int_eq(memcmp(back.merges, bpe.merges, sizeof(BpeMerge) * (size_t)bpe.n_merges), 0);
+    ck_assert_str_eq(back.specials[0], "<|endoftext|>");
+    ck_assert(back.split);
+    unlink(path);
+    bpe_free(&back);
+    bpe_free(&bpe);
+}
+END_TEST
+
+static void expect_load_error(const char *text, const char *fragment) {
+    Bpe bpe;
+    char err[300] = "";
+    bool ok = bpe_parse(&bpe, text, strlen(text), err, sizeof err);
+    if (ok) bpe_free(&bpe);
+    ck_assert_msg(!ok, "accepted: %s", text);
+    ck_assert_msg(strstr(err, fragment), "'%s' lacks '%s'", err, fragment);
+}
+
+START_TEST(test_bpe_loader_rejects_every_malformed_line) {
+    expect_load_error("", "hyena-bpe 1");
+    expect_load_error("gpt-2 merges\n", "hyena-bpe 1");
+    expect_load_error("hyena-bpe 1\nsplit maybe\n", "split gpt2");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges -1\n", "merges N");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 2\n97 98\n", "expected 2 merges");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 1\n97\nspecials 0\n", "two token ids");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 1\n97 x\nspecials 0\n", "two token ids");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 1\n97 256\nspecials 0\n", "only tokens below 256");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 1\n-1 3\nspecials 0\n", "only tokens below");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 2\n97 98\n97 98\nspecials 0\n", "repeats merge 0");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 0\n", "specials N");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 0\nspecials 1\n", "special token 1 of 1");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 0\nspecials 2\n<a>\n<a>\n", "listed twice");
+    expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 0\nspecials 0\nextra\n", "unexpected text");
+    Bpe bpe;
+    char err[300];
+    const char with_nul[] = "hyena-bpe 1\nsplit gpt2\nmerges 0\nspecials 0\n\0\n";
+    ck_assert(!bpe_parse(&bpe, with_nul, sizeof with_nul - 1, err, sizeof err));  // strlen would stop at the NUL
+    ck_assert_ptr_nonnull(strstr(err, "NUL"));
+    const char *good = "hyena-bpe 1\n# a comment\nsplit none\nmerges 2\n97 98  # ab\n256 99\nspecials 1\n<eos>\n";
+    ck_assert_msg(bpe_parse(&bpe, good, strlen(good), err, sizeof err), "%s", err);
+    ck_assert_int_eq(bpe_vocab_size(&bpe), 259);
+    bpe_free(&bpe);
+}
+END_TEST
+
+START_TEST(test_bpe_loader_survives_random_corruption) {
+    Bpe bpe = trained();
+    size_t size;
+    char *text = bpe_serialize(&bpe, &size);
+    bpe_free(&bpe);
+    Rng rng = rng_new(5);
+    char *buf = malloc(size + 1);
+    for (int iter = 0; iter < 2000; iter++) {
+        memcpy(buf, text, size);
+        size_t n = iter % 5 == 0 ? rng_below(&rng, (uint32_t)size) : size;
+        for (int k = 0; k < 3; k++) buf[rng_below(&rng, (uint32_t)n + 1) % (n ? n : 1)] = (char)rng_below(&rng, 256);
+        Bpe b;
+        char err[300];
+        if (bpe_parse(&b, buf, n, err, sizeof err)) bpe_free(&b);
+    }
+    free(buf);
+    free(text);
+}
+END_TEST
+
+// ---------------------------------------------------------------- characters
+
+START_TEST(test_char_tokenizer_round_trips_and_names_unseen_characters) {
+    const char *text = "hello, wörld \xff\xfe!";
+    CharTokenizer t;
+    char err[200];
+    ck_assert(chars_build(&t, (const unsigned char *)text, strlen(text), err, sizeof err));
+    ck_assert_int_eq(t.n, 13);  // h e l o , space w ö r d 0xff 0xfe !
+    int32_t *ids;
+    long n = chars_encode(&t, (const unsigned char *)text, strlen(text), &ids, err, sizeof err);
+    ck_assert_int_eq(n, 16);
+    unsigned char *back;
+    size_t size;
+    ck_assert(chars_decode(&t, ids, n, &back, &size, err, sizeof err));
+    ck_assert(size == strlen(text) && memcmp(back, text, size) == 0);
+    free(ids);
+    free(back);
+    ck_assert_int_eq(chars_encode(&t, (const unsigned char *)"hex", 3, &ids, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "'x'"));
+    char *s = chars_serialize(&t);
+    CharTokenizer u;
+    ck_assert(chars_parse(&u, s, err, sizeof err));
+    ck_assert_int_eq(u.n, t.n);
+    ck_assert_int_eq(memcmp(u.chars, t.chars, sizeof(uint32_t) * (size_t)t.n), 0);
+    chars_free(&u);
+    ck_assert(!chars_parse(&u, "41 41", err, sizeof err));  // not increasing
+    ck_assert(!chars_build(&u, (const unsigned char *)"", 0, err, sizeof err));
+    free(s);
+    chars_free(&t);
+}
+END_TEST
+
+START_TEST(test_char_tokenizer_round_trips_random_bytes) {
+    Rng rng = rng_new(2);
+    unsigned char buf[3000];
+    for (int iter = 0; iter < 100; iter++) {
+        size_t n = 1 + rng_below(&rng, sizeof buf - 1);
+        for (size_t i = 0; i < n; i++) buf[i] = (unsigned char)rng_below(&rng, 256);
+        Tokenizer t = {.kind = TOKENIZER_CHAR};
+        char err[200];
+        ck_assert(chars_build(&t.chars, buf, n, err, sizeof err));
+        int32_t *ids;
+        long m = tokenizer_encode(&t, buf, n, &ids, err, sizeof err);
+        ck_assert_int_ge(m, 1);
+        unsigned char *back;
+        size_t size;
+        ck_assert(tokenizer_decode(&t, ids, m, &back, &size, err, sizeof err));
+        ck_assert(size == n && memcmp(back, buf, n) == 0);
+        free(ids);
+        free(back);
+        tokenizer_free(&t);
+    }
+}
+END_TEST
+
+// ---------------------------------------------------------------- corpora and batches
+
+static bool contains(const unsigned char *hay, size_t n, const char *needle) {
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= n; i++)
+        if (memcmp(hay + i, needle, m) == 0) return true;
+    return false;
+}
+
+START_TEST(test_default_corpus_is_the_toolkits_own_text) {
+    Corpus c;
+    corpus_default(&c);
+    ck_assert_int_gt(c.size, 100000);
+    ck_assert(strncmp((const char *)c.text, "==> tutorials/01-tensors.md <==\n", 32) == 0);
+    ck_assert(contains(c.text, c.size, "==> tensor/matmul.c <=="));
+    corpus_free(&c);
+}
+END_TEST
+
+START_TEST(test_corpus_reads_a_directory_in_name_order_and_reports_errors) {
+    char dir[] = "/tmp/hyena-corpus-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char p1[300], p2[300], hidden[300];
+    snprintf(p1, sizeof p1, "%s/b.txt", dir);
+    snprintf(p2, sizeof p2, "%s/a.txt", dir);
+    snprintf(hidden, sizeof hidden, "%s/.hidden", dir);
+    FILE *f = fopen(p1, "w");
+    fputs("second", f);
+    fclose(f);
+    f = fopen(p2, "w");
+    fputs("first ", f);
+    fclose(f);
+    f = fopen(hidden, "w");
+    fputs("never", f);
+    fclose(f);
+    Corpus c;
+    char err[300];
+    ck_assert_msg(corpus_load(&c, dir, err, sizeof err), "%s", err);
+    ck_assert_int_eq(c.size, 12);
+    ck_assert(memcmp(c.text, "first second", 12) == 0);
+    corpus_free(&c);
+    ck_assert(!corpus_load(&c, "/nonexistent/corpus.txt", err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/corpus.txt"));
+    unlink(p1);
+    unlink(p2);
+    unlink(hidden);
+    ck_assert(!corpus_load(&c, dir, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "no regular files"));
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_batches_are_shifted_windows_inside_the_split) {
+    int32_t ids[100];
+    for (int i = 0; i < 100; i++) ids[i] = i;
+    TokenSplit train, val;
+    char err[200];
+    ck_assert(dataset_split(ids, 100, 0.1, 8, &train, &val, err, sizeof err));
+    ck_assert_int_eq(train.n, 90);
+    ck_assert_int_eq(val.n, 10);
+    ck_assert_int_eq(val.ids[0], 90);
+    Rng rng = rng_new(3);
+    int32_t in[4 * 8], tg[4 * 8];
+    for (int iter = 0; iter < 500; iter++) {
+        batch_random(&train, 4, 8, &rng, in, tg);
+        for (int b = 0; b < 4; b++)
+            for (int t = 0; t < 8; t++) {
+                ck_assert_int_eq(tg[b * 8 + t], in[b * 8 + t] + 1);
+                ck_assert_int_lt(tg[b * 8 + t], 90);  // never reads validation tokens
+                if (t) ck_assert_int_eq(in[b * 8 + t], in[b * 8 + t - 1] + 1);
+            }
+    }
+    ck_assert(!dataset_split(ids, 100, 0.1, 95, &train, &val, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "shorter than one window"));
+    ck_assert(!dataset_split(ids, 12, 0.1, 4, &train, &val, err, sizeof err));
+}
+END_TEST
+
+START_TEST(test_validation_windows_predict_every_token_once) {
+    int32_t ids[23];
+    for (int i = 0; i < 23; i++) ids[i] = 100 + i;
+    TokenSplit val = {ids, 23};
+    int T = 5, seen[23] = {0};
+    long windows = val_window_count(&val, T);
+    ck_assert_int_eq(windows, 5);  // 22 predictions in windows of 5
+    int32_t in[5], tg[5];
+    for (long w = 0; w < windows; w++) {
+        val_window(&val, T, w, in, tg);
+        for (int t = 0; t < T; t++)
+            if (tg[t] != IGNORE_INDEX) {
+                ck_assert_int_eq(tg[t], in[t] + 1);
+                seen[tg[t] - 100]++;
+            }
+    }
+    ck_assert_int_eq(seen[0], 0);
+    for (int i = 1; i < 23; i++) ck_assert_int_eq(seen[i], 1);
+}
+END_TEST
+
+// ---------------------------------------------------------------- synthetic tasks
+
+START_TEST(test_associative_recall_examples_have_the_reference_structure) {
+    SyntheticSpec spec = {TASK_ASSOC_RECALL, 30, 64};
+    ck_assert_ptr_null(synthetic_check(&spec));
+    ck_assert_int_eq(synthetic_length(&spec), 67);
+    SyntheticSet set;
+    synthetic_set_new(&set, &spec, 50, 1);
+    int n_keys = (30 - 2) / 2;
+    for (int e = 0; e < 50; e++) {
+        const int32_t *x = set.tokens + e * set.length;
+        int32_t value_of[14];
+        for (int k = 0; k < n_keys; k++) value_of[k] = -1;
+        for (int p = 0; p < 32; p++) {
+            int32_t k = x[2 * p], v = x[2 * p + 1];
+            ck_assert(k >= 0 && k < n_keys);                  // keys: first half
+            ck_assert(v >= n_keys && v < 28);                  // values: second half
+            if (value_of[k] >= 0) ck_assert_int_eq(value_of[k], v);  // one map per example
+            value_of[k] = v;
+        }
+        ck_assert_int_eq(x[64], 28);                           // =>
+        ck_assert_int_ge(value_of[x[65]], 0);                  // the query key occurred
+        ck_assert_int_eq(x[66], value_of[x[65]]);              // and the answer is its value
+    }
+    int32_t in[2 * 66], tg[2 * 66];
+    synthetic_batch(&set, NULL, 2, true, in, tg);
+    for (int t = 0; t < 65; t++) ck_assert_int_eq(tg[t], IGNORE_INDEX);
+    ck_assert_int_eq(tg[65], set.tokens[66]);                  // only the final value is scored
+    synthetic_batch(&set, NULL, 2, false, in, tg);
+    ck_assert_int_eq(tg[0], set.tokens[1]);                    // training scores every next token
+    synthetic_set_free(&set);
+}
+END_TEST
+
+START_TEST(test_induction_examples_copy_the_token_after_the_prefix) {
+    SyntheticSpec spec = {TASK_INDUCTION, 20, 40};
+    SyntheticSet set;
+    synthetic_set_new(&set, &spec, 50, 2);
+    ck_assert_int_eq(set.length, 42);
+    for (int e = 0; e < 50; e++) {
+        const int32_t *x = set.tokens + e * set.length;
+        int first = -1, prefixes = 0;
+        for (int i = 0; i < 42; i++) {
+            ck_assert(x[i] >= 0 && x[i] <= 18);  // ordinary tokens and =>, never the no-op
+            if (x[i] == 18) {
+                prefixes++;
+                if (first < 0) first = i;
+            }
+        }
+        ck_assert_int_eq(prefixes, 2);
+        ck_assert_int_eq(x[40], 18);
+        ck_assert_int_eq(x[41], x[first + 1]);
+    }
+    SyntheticSpec bad = {TASK_ASSOC_RECALL, 4, 10};
+    ck_assert_ptr_nonnull(synthetic_check(&bad));
+    synthetic_set_free(&set);
+}
+END_TEST
+
+Suite *data_suite(void) {
+    Suite *s = suite_create("data");
+    TCase *tc = tcase_create("data");
+    tcase_set_timeout(tc, 300);  // generous: ThreadSanitizer runs these 10x slower
+    tcase_add_test(tc, test_fast_bpe_learns_the_same_merges_as_the_naive_trainer);
+    tcase_add_test(tc, test_bpe_round_trips_any_bytes);
+    tcase_add_test(tc, test_bpe_special_tokens_are_single_ids);
+    tcase_add_test(tc, test_bpe_chunks_split_words_digits_and_spaces_like_gpt2);
+    tcase_add_test(tc, test_bpe_save_then_load_gives_the_same_tokenizer);
+    tcase_add_test(tc, test_bpe_loader_rejects_every_malformed_line);
+    tcase_add_test(tc, test_bpe_loader_survives_random_corruption);
+    tcase_add_test(tc, test_char_tokenizer_round_trips_and_names_unseen_characters);
+    tcase_add_test(tc, test_char_tokenizer_round_trips_random_bytes);
+    tcase_add_test(tc, test_default_corpus_is_the_toolkits_own_text);
+    tcase_add_test(tc, test_corpus_reads_a_directory_in_name_order_and_reports_errors);
+    tcase_add_test(tc, test_batches_are_shifted_windows_inside_the_split);
+    tcase_add_test(tc, test_validation_windows_predict_every_token_once);
+    tcase_add_test(tc, test_associative_recall_examples_have_the_reference_structure);
+    tcase_add_test(tc, test_induction_examples_copy_the_token_after_the_prefix);
+    suite_add_tcase(s, tc);
+    return s;
+}
