@@ -7,6 +7,8 @@
 #   make tsan         the tests under ThreadSanitizer
 #   make tutorials    the tutorial examples, in build/tutorials/
 #   make deps         install the build and test dependencies on Debian/Ubuntu (gcc, make, Check)
+#   make shakespeare  fetch tiny Shakespeare (1.1 MB) into build/data/ (needs the network, or a
+#                     copy at ../shared/data/)
 #   make clean
 
 BUILD  ?= build
@@ -36,7 +38,7 @@ APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 TUTOR_BIN := $(TUTOR_SRC:tutorials/examples/%.c=$(BUILD)/tutorials/%)
 
-.PHONY: all test debug sanitize tsan tutorials deps clean
+.PHONY: all test debug sanitize tsan tutorials deps shakespeare clean
 all: $(BUILD)/libhyena.a $(BUILD)/hyena
 
 $(BUILD)/obj/%.o: %.c
@@ -104,6 +106,16 @@ deps:
 	    echo "installing:$$missing"; \
 	    $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	else echo "dependencies present"; fi
+
+SHAKESPEARE_URL := https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt
+shakespeare: build/data/tinyshakespeare.txt
+build/data/tinyshakespeare.txt:
+	@mkdir -p build/data
+	@if [ -f ../shared/data/tinyshakespeare.txt ]; then cp ../shared/data/tinyshakespeare.txt $@; \
+	elif command -v curl >/dev/null 2>&1 && curl -fsSL "$(SHAKESPEARE_URL)" -o $@.tmp; then mv $@.tmp $@; \
+	elif command -v wget >/dev/null 2>&1 && wget -q "$(SHAKESPEARE_URL)" -O $@.tmp; then mv $@.tmp $@; \
+	else rm -f $@.tmp; echo "hyena: cannot download tiny Shakespeare (offline?): put it at $@" >&2; exit 1; fi
+	@echo "tiny Shakespeare: $@ ($$(wc -c < $@) bytes)"
 
 clean:
 	rm -rf build

@@ -18,29 +18,7 @@
 #include "safetensors.h"
 
 static bool meta_int(const Safetensors *st, const char *key, int *out, char *err, size_t es) {
-    const char *v = st_meta(st, key);
-    char *end = NULL;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (v == NULL || errno || end == v || *end || x < 0 || x > (1L << 30)) {
-        snprintf(err, es, "metadata '%s' is %s, expected a non-negative integer", key, v ? v : "missing");
-        return false;
-    }
-    *out = (int)x;
-    return true;
-}
-
-static bool meta_float(const Safetensors *st, const char *key, float *out, char *err, size_t es) {
-    const char *v = st_meta(st, key);
-    char *end = NULL;
-    errno = 0;
-    double x = v ? strtod(v, &end) : 0;
-    if (v == NULL || errno || end == v || *end || !isfinite(x)) {
-        snprintf(err, es, "metadata '%s' is %s, expected a number", key, v ? v : "missing");
-        return false;
-    }
-    *out = (float)x;
-    return true;
+    return st_meta_int(st, key, out, 0, 1 << 30, err, es);
 }
 
 typedef struct Comparison {
@@ -77,11 +55,11 @@ bool check_reference(const char *path, double rtol, FILE *out, ReferenceResult *
               meta_int(&st, "seq_len", &seq_len, err, es) && meta_int(&st, "batch", &batch, err, es) &&
               meta_int(&st, "order", &cfg.order, err, es) && meta_int(&st, "filter_order", &cfg.filter_order, err, es) &&
               meta_int(&st, "emb_dim", &cfg.emb_dim, err, es) &&
-              meta_int(&st, "num_inner_mlps", &cfg.num_inner_mlps, err, es) && meta_float(&st, "w", &cfg.w, err, es) &&
-              meta_float(&st, "shift", &cfg.shift, err, es) &&
-              meta_float(&st, "fast_decay_pct", &cfg.fast_decay_pct, err, es) &&
-              meta_float(&st, "slow_decay_pct", &cfg.slow_decay_pct, err, es) &&
-              meta_float(&st, "target", &cfg.target, err, es);
+              meta_int(&st, "num_inner_mlps", &cfg.num_inner_mlps, err, es) && st_meta_float(&st, "w", &cfg.w, err, es) &&
+              st_meta_float(&st, "shift", &cfg.shift, err, es) &&
+              st_meta_float(&st, "fast_decay_pct", &cfg.fast_decay_pct, err, es) &&
+              st_meta_float(&st, "slow_decay_pct", &cfg.slow_decay_pct, err, es) &&
+              st_meta_float(&st, "target", &cfg.target, err, es);
     const char *modulate = st_meta(&st, "modulate");
     if (ok && modulate && strcmp(modulate, "True") != 0) {
         snprintf(err, es, "metadata 'modulate' is %s: only the modulated filter (True) is supported", modulate);

@@ -5,13 +5,20 @@
 #include "../tensor/pool.h"
 #include "bench.h"
 #include "check_reference.h"
+#include "evaluate.h"
+#include "sample.h"
 #include "tokenizer_cmd.h"
+#include "train.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "hyena - train, run and inspect Hyena language models on a CPU\n"
             "usage: hyena COMMAND [options]   (hyena COMMAND --help for its options)\n"
             "commands:\n"
+            "  train             train a language model (hyena train --help; no flags: a small model on\n"
+            "                    the embedded corpus)\n"
+            "  eval              exact loss of a checkpoint over a whole split\n"
+            "  sample            generate text from a checkpoint, streamed\n"
             "  bench NAME        time a kernel; prints JSON lines (hyena bench --help lists them)\n"
             "  check-reference F reproduce a PyTorch reference run of the Hyena operator\n"
             "  tokenizer CMD     train, encode or decode with a byte-level BPE tokenizer\n"
@@ -39,6 +46,14 @@ int main(int argc, char **argv) {
         return rc;
     }
     if (strcmp(cmd, "tokenizer") == 0) return tokenizer_main(argc - 2, argv + 2);
+    int rc = -1;
+    if (strcmp(cmd, "train") == 0) rc = train_main(argc - 2, argv + 2);
+    else if (strcmp(cmd, "eval") == 0) rc = eval_main(argc - 2, argv + 2);
+    else if (strcmp(cmd, "sample") == 0) rc = sample_main(argc - 2, argv + 2);
+    if (rc >= 0) {
+        pool_shutdown();
+        return rc;
+    }
     fprintf(stderr, "hyena: unknown command '%s' (see hyena --help)\n", cmd);
     return 2;
 }

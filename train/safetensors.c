@@ -190,6 +190,28 @@ const char *st_meta(const Safetensors *st, const char *key) {
     return NULL;
 }
 
+bool st_meta_int(const Safetensors *st, const char *key, int *out, int lo, int hi, char *err, size_t es) {
+    const char *v = st_meta(st, key);
+    char *end = NULL;
+    errno = 0;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (v == NULL || errno || end == v || *end || x < lo || x > hi)
+        return fail(err, es, "metadata '%s' is %s, expected an integer in [%d, %d]", key, v ? v : "missing", lo, hi);
+    *out = (int)x;
+    return true;
+}
+
+bool st_meta_float(const Safetensors *st, const char *key, float *out, char *err, size_t es) {
+    const char *v = st_meta(st, key);
+    char *end = NULL;
+    errno = 0;
+    double x = v ? strtod(v, &end) : 0;
+    if (v == NULL || errno || end == v || *end || x != x || x > 3.4e38 || x < -3.4e38)
+        return fail(err, es, "metadata '%s' is %s, expected a number", key, v ? v : "missing");
+    *out = (float)x;
+    return true;
+}
+
 // Shapes equal up to dimensions of size 1 ([1, 64, 5] matches [64, 5]).
 static bool same_shape_ignoring_ones(const StTensor *t, int rank, const int *shape) {
     int i = 0, j = 0;

@@ -43,6 +43,9 @@ void st_free(Safetensors *st);
 
 const StTensor *st_find(const Safetensors *st, const char *name);
 const char *st_meta(const Safetensors *st, const char *key);   // NULL when absent
+// Metadata values parsed strictly: false with "metadata 'key' is ..., expected ..." in err.
+bool st_meta_int(const Safetensors *st, const char *key, int *out, int lo, int hi, char *err, size_t err_size);
+bool st_meta_float(const Safetensors *st, const char *key, float *out, char *err, size_t err_size);
 // Copy float32 tensor `name` into dst after checking that it exists, is F32 and has exactly
 // the given shape (shape entries of 1 may be dropped or added: [1, 64, 5] reads as [64, 5]).
 bool st_read_f32(const Safetensors *st, const char *name, float *dst, int rank, const int *shape, char *err,

@@ -1,0 +1,291 @@
+// test_train.c - the optimizer, the schedule, clipping, checkpoints, sampling and evaluation.
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../tensor/ops.h"
+#include "../train/checkpoint.h"
+#include "../train/evaluate.h"
+#include "../train/safetensors.h"
+#include "../train/sample.h"
+#include "suites.h"
+
+START_TEST(test_adamw_step_matches_the_pytorch_formula_with_parameter_groups) {
+    Arena arena;
+    arena_init(&arena, 0);
+    ParamList params;
+    params_init(&params, &arena);
+    Var *w = params_new(&params, "", "w", 1, (int[]){2}, PARAM_DEFAULT, PARAM_DEFAULT);
+    Var *z = params_new(&params, "", "pos", 1, (int[]){1}, 1e-5f, 0.0f);  // its own lr, no decay
+    w->value.data[0] = 1.0f;
+    w->value.data[1] = -2.0f;
+    z->value.data[0] = 0.5f;
+    OptimConfig cfg = optim_config_default();
+    cfg.warmup_steps = 0;
+    cfg.total_steps = 100;
+    Optimizer o;
+    optim_init(&o, &cfg, &params);
+    float g[3] = {0.3f, -0.1f, 2.0f};
+    double p[3] = {1.0, -2.0, 0.5}, m[3] = {0}, v[3] = {0};
+    for (int t = 1; t <= 3; t++) {
+        w->grad[0] = g[0];
+        w->grad[1] = g[1];
+        z->grad[0] = g[2];
+        double lr = optim_lr_at(&cfg, t - 1), factor = lr / cfg.lr;
+        optim_step(&o);
+        for (int i = 0; i < 3; i++) {
+            double lri = i < 2 ? lr : 1e-5 * factor, wd = i < 2 ? 0.1 : 0.0;
+            m[i] = 0.9 * m[i] + 0.1 * g[i];
+            v[i] = 0.99 * v[i] + 0.01 * g[i] * g[i];
+            p[i] -= lri * wd * p[i];
+            p[i] -= lri * (m[i] / (1 - pow(0.9, t))) / (sqrt(v[i] / (1 - pow(0.99, t))) + 1e-8);
+        }
+        ck_assert_double_lt(fabs(w->value.data[0] - p[0]), 1e-6);
+        ck_assert_double_lt(fabs(w->value.data[1] - p[1]), 1e-6);
+        ck_assert_double_lt(fabs(z->value.data[0] - p[2]), 1e-7);
+    }
+    ck_assert_int_eq(o.step, 3);
+    optim_free(&o);
+    params_free(&params);
+    arena_free(&arena);
+}
+END_TEST
+
+START_TEST(test_sgd_with_momentum) {
+    Arena arena;
+    arena_init(&arena, 0);
+    ParamList params;
+    params_init(&params, &arena);
+    Var *w = params_new(&params, "", "w", 1, (int[]){1}, PARAM_DEFAULT, 0.0f);
+    OptimConfig cfg = optim_config_default();
+    cfg.kind = OPTIM_SGD;
+    cfg.warmup_steps = 0;
+    cfg.min_lr = cfg.lr = 0.1f;
+    Optimizer o;
+    optim_init(&o, &cfg, &params);
+    w->grad[0] = 1.0f;
+    optim_step(&o);  // buf = 1,   w = -0.1
+    optim_step(&o);  // buf = 1.9, w = -0.29
+    ck_assert_float_eq_tol(w->value.data[0], -0.29f, 1e-6f);
+    optim_free(&o);
+    params_free(&params);
+    arena_free(&arena);
+}
+END_TEST
+
+START_TEST(test_schedule_warms_up_linearly_then_decays_by_cosine_to_the_floor) {
+    OptimConfig c = optim_config_default();  // lr 1e-3, min 1e-4, warmup 100, total 2000
+    ck_assert_float_eq_tol(optim_lr_at(&c, 0), 1e-5f, 1e-9f);
+    ck_assert_float_eq_tol(optim_lr_at(&c, 49), 5e-4f, 1e-9f);
+    ck_assert_float_eq_tol(optim_lr_at(&c, 100), 1e-3f, 1e-9f);
+    ck_assert_float_eq_tol(optim_lr_at(&c, 1050), 5.5e-4f, 1e-8f);  // halfway: the mean of lr and floor
+    ck_assert_float_eq_tol(optim_lr_at(&c, 2000), 1e-4f, 1e-9f);
+    ck_assert_float_eq_tol(optim_lr_at(&c, 5000), 1e-4f, 1e-9f);
+    for (long t = 101; t < 2000; t++) ck_assert(optim_lr_at(&c, t) <= optim_lr_at(&c, t - 1));
+}
+END_TEST
+
+START_TEST(test_clipping_scales_the_global_norm_down_to_the_limit) {
+    Arena arena;
+    arena_init(&arena, 0);
+    ParamList params;
+    params_init(&params, &arena);
+    Var *a = params_new(&params, "", "a", 1, (int[]){2}, PARAM_DEFAULT, PARAM_DEFAULT);
+    Var *b = params_new(&params, "", "b", 1, (int[]){1}, PARAM_DEFAULT, PARAM_DEFAULT);
+    a->grad[0] = 3;
+    a->grad[1] = 0;
+    b->grad[0] = 4;  // norm 5
+    ck_assert_double_eq_tol(optim_clip(&params, 10.0f), 5.0, 1e-9);
+    ck_assert_float_eq(b->grad[0], 4.0f);  // under the limit: untouched
+    ck_assert_double_eq_tol(optim_clip(&params, 1.0f), 5.0, 1e-9);
+    ck_assert_double_eq_tol(optim_grad_norm(&params), 1.0, 1e-5);
+    params_free(&params);
+    arena_free(&arena);
+}
+END_TEST
+
+// ---------------------------------------------------------------- checkpoints
+
+typedef struct Fixture {
+    TrainConfig cfg;
+    Model model;
+    Optimizer opt;
+    Tokenizer tok;
+    TrainState state;
+} Fixture;
+
+static void fixture_init(Fixture *f) {
+    f->cfg = train_config_default();
+    f->cfg.model = model_config_default(0, 16, 2, 12);
+    f->cfg.model.mixer[1] = MIXER_ATTENTION;
+    f->cfg.model.hyena.filter_order = 8;
+    f->tok.kind = TOKENIZER_CHAR;
+    char err[200];
+    const char *text = "to be or not to be";
+    ck_assert(chars_build(&f->tok.chars, (const unsigned char *)text, strlen(text), err, sizeof err));
+    f->cfg.model.vocab_size = f->tok.chars.n;
+    model_init(&f->model, &f->cfg.model, 3);
+    optim_init(&f->opt, &f->cfg.optim, &f->model.params);
+    f->state = (TrainState){0, rng_new(9), INFINITY};
+}
+
+static void fixture_free(Fixture *f) {
+    optim_free(&f->opt);
+    model_free(&f->model);
+    tokenizer_free(&f->tok);
+}
+
+// One optimizer step with random gradients drawn from rng.
+static void fake_step(Fixture *f) {
+    for (int i = 0; i < f->model.params.n; i++) {
+        Var *v = f->model.params.items[i].var;
+        if (f->model.params.items[i].trainable) rng_fill_uniform(&f->state.rng, v->grad, (long)v->value.size, -1, 1);
+    }
+    optim_step(&f->opt);
+    f->state.step++;
+}
+
+START_TEST(test_checkpoint_resumes_the_exact_same_run) {
+    Fixture a;
+    fixture_init(&a);
+    fake_step(&a);
+    fake_step(&a);
+    a.state.best_val_loss = 2.5f;
+    char path[] = "/tmp/hyena-ckpt-XXXXXX";
+    close(mkstemp(path));
+    ck_assert(checkpoint_save(path, &a.cfg, &a.model, &a.opt, &a.tok, &a.state));
+    Fixture b;
+    char err[600];
+    ck_assert_msg(checkpoint_load(path, &b.cfg, &b.model, &b.tok, &b.opt, &b.state, err, sizeof err), "%s", err);
+    ck_assert_int_eq(b.state.step, 2);
+    ck_assert_int_eq(b.opt.step, 2);
+    ck_assert_float_eq(b.state.best_val_loss, 2.5f);
+    ck_assert_int_eq(b.cfg.model.mixer[1], MIXER_ATTENTION);
+    ck_assert_int_eq(b.tok.chars.n, a.tok.chars.n);
+    // Continue both: every parameter must stay bit-identical.
+    fake_step(&a);
+    fake_step(&b);
+    for (int i = 0; i < a.model.params.n; i++) {
+        const Var *x = a.model.params.items[i].var, *y = b.model.params.items[i].var;
+        ck_assert_str_eq(x->name, y->name);
+        ck_assert_int_eq(memcmp(x->value.data, y->value.data, x->value.size * sizeof(float)), 0);
+    }
+    // PyTorch-style aliases of the shared Sin frequency are in the file.
+    Safetensors st;
+    ck_assert(st_load(path, &st, err, sizeof err));
+    ck_assert_ptr_nonnull(st_find(&st, "backbone.layers.0.mixer.filter_fn.implicit_filter.5.freq"));
+    ck_assert_ptr_nonnull(st_find(&st, "optim.v.backbone.ln_f.weight"));
+    st_free(&st);
+    unlink(path);
+    fixture_free(&a);
+    fixture_free(&b);
+}
+END_TEST
+
+START_TEST(test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash) {
+    Fixture a;
+    fixture_init(&a);
+    char path[] = "/tmp/hyena-ckpt-XXXXXX";
+    close(mkstemp(path));
+    ck_assert(checkpoint_save(path, &a.cfg, &a.model, &a.opt, &a.tok, &a.state));
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    ck_assert_int_eq(truncate(path, size / 2), 0);
+    TrainConfig c;
+    Model m;
+    Tokenizer t;
+    Optimizer o;
+    TrainState s;
+    char err[600];
+    ck_assert(!checkpoint_load(path, &c, &m, &t, &o, &s, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, path));
+    ck_assert(!checkpoint_load("tests/reference/hyena_operator_d8_l16_order2.safetensors", &c, &m, &t, &o, &s, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "not a hyena.c checkpoint"));
+    unlink(path);
+    fixture_free(&a);
+}
+END_TEST
+
+// ---------------------------------------------------------------- sampling and evaluation
+
+START_TEST(test_sampling_respects_top_k_top_p_and_the_seed) {
+    float base[5] = {1.0f, 3.0f, 2.0f, -1.0f, 2.9f}, logits[5];
+    Rng rng = rng_new(1);
+    SampleOptions greedy = {1.0f, 1, 1.0f}, nucleus = {1.0f, 0, 0.3f}, top2 = {1.0f, 2, 1.0f};
+    for (int i = 0; i < 200; i++) {
+        memcpy(logits, base, sizeof base);
+        ck_assert_int_eq(sample_token(logits, 5, &greedy, &rng), 1);
+        memcpy(logits, base, sizeof base);
+        ck_assert_int_eq(sample_token(logits, 5, &nucleus, &rng), 1);  // token 1 alone holds > 30%
+        memcpy(logits, base, sizeof base);
+        int32_t t = sample_token(logits, 5, &top2, &rng);
+        ck_assert(t == 1 || t == 4);
+    }
+    SampleOptions all = {1.0f, 0, 1.0f};
+    Rng r1 = rng_new(5), r2 = rng_new(5);
+    int counts[5] = {0};
+    for (int i = 0; i < 4000; i++) {
+        memcpy(logits, base, sizeof base);
+        int32_t x = sample_token(logits, 5, &all, &r1);
+        memcpy(logits, base, sizeof base);
+        ck_assert_int_eq(x, sample_token(logits, 5, &all, &r2));
+        counts[x]++;
+    }
+    ck_assert_int_gt(counts[3], 0);                        // every token possible at top-k 0
+    ck_assert_int_gt(counts[1], counts[2]);                // more likely, drawn more often
+}
+END_TEST
+
+START_TEST(test_evaluation_is_the_mean_loss_over_every_validation_token) {
+    Fixture f;
+    fixture_init(&f);
+    int32_t ids[40];
+    Rng rng = rng_new(3);
+    for (int i = 0; i < 40; i++) ids[i] = (int32_t)rng_below(&rng, (uint32_t)f.tok.chars.n);
+    TokenSplit split = {ids, 40};
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    EvalResult r = evaluate(&f.model, &f.tok, &split, 2, &tape);
+    ck_assert_int_eq(r.tokens, 39);
+    // By hand: each window of 12 on its own, losses summed over every scored token.
+    double total = 0;
+    int32_t in[12], tg[12];
+    float row_loss[12];
+    tape.recording = false;
+    for (long w = 0; w < val_window_count(&split, 12); w++) {
+        val_window(&split, 12, w, in, tg);
+        tape_reset(&tape);
+        Var *logits = model_forward(&tape, &f.model, in, 1, 12);
+        long n;
+        total += cross_entropy(row_loss, logits->value.data, tg, 12, f.tok.chars.n, IGNORE_INDEX, &n) * (double)n;
+    }
+    ck_assert_double_lt(fabs(r.loss - total / 39), 1e-5);
+    ck_assert_double_lt(fabs(r.bits_per_byte - r.bits_per_token), 1e-9);  // ASCII characters: one byte each
+    arena_free(&arena);
+    fixture_free(&f);
+}
+END_TEST
+
+Suite *train_suite(void) {
+    Suite *s = suite_create("train");
+    TCase *tc = tcase_create("train");
+    tcase_add_checked_fixture(tc, with_two_threads, stop_threads);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_adamw_step_matches_the_pytorch_formula_with_parameter_groups);
+    tcase_add_test(tc, test_sgd_with_momentum);
+    tcase_add_test(tc, test_schedule_warms_up_linearly_then_decays_by_cosine_to_the_floor);
+    tcase_add_test(tc, test_clipping_scales_the_global_norm_down_to_the_limit);
+    tcase_add_test(tc, test_checkpoint_resumes_the_exact_same_run);
+    tcase_add_test(tc, test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash);
+    tcase_add_test(tc, test_sampling_respects_top_k_top_p_and_the_seed);
+    tcase_add_test(tc, test_evaluation_is_the_mean_loss_over_every_validation_token);
+    suite_add_tcase(s, tc);
+    return s;
+}
