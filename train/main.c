@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "check_reference.h"
 #include "evaluate.h"
+#include "recall.h"
 #include "sample.h"
 #include "tokenizer_cmd.h"
 #include "train.h"
@@ -19,6 +20,7 @@ static void usage(FILE *f) {
             "                    the embedded corpus)\n"
             "  eval              exact loss of a checkpoint over a whole split\n"
             "  sample            generate text from a checkpoint, streamed\n"
+            "  recall            train on a synthetic recall task; test accuracy for Hyena and attention\n"
             "  bench NAME        time a kernel; prints JSON lines (hyena bench --help lists them)\n"
             "  check-reference F reproduce a PyTorch reference run of the Hyena operator\n"
             "  tokenizer CMD     train, encode or decode with a byte-level BPE tokenizer\n"
@@ -50,6 +52,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) rc = train_main(argc - 2, argv + 2);
     else if (strcmp(cmd, "eval") == 0) rc = eval_main(argc - 2, argv + 2);
     else if (strcmp(cmd, "sample") == 0) rc = sample_main(argc - 2, argv + 2);
+    else if (strcmp(cmd, "recall") == 0) rc = recall_main(argc - 2, argv + 2);
     if (rc >= 0) {
         pool_shutdown();
         return rc;
