@@ -168,9 +168,33 @@ static void zero_rows(void *ctx, long begin, long end) {
     memset(z->c + begin * z->n, 0, (size_t)(end - begin) * (size_t)z->n * sizeof(float));
 }
 
+// One row times a matrix (generation produces one token at a time). Packing B would copy the
+// whole matrix to use each element once, and handing so little work to threads costs more than
+// it saves: a plain loop, each output summed over k in order, is the fast way here.
+static void matvec(float *c, const float *a, const float *b, int k, int n, MatmulTrans trans, bool accumulate) {
+    if (trans == MATMUL_NT) {  // c[j] = a · B[j, :], contiguous dot products
+        for (int j = 0; j < n; j++) {
+            const float *row = b + (long)j * k;
+            float sum = 0.0f;
+            for (int kk = 0; kk < k; kk++) sum += a[kk] * row[kk];
+            c[j] = accumulate ? c[j] + sum : sum;
+        }
+    } else {                   // c += a[k] * B[k, :], row by row
+        if (!accumulate) memset(c, 0, (size_t)n * sizeof(float));
+        for (int kk = 0; kk < k; kk++) {
+            const float *row = b + (long)kk * n;
+            for (int j = 0; j < n; j++) c[j] += a[kk] * row[j];
+        }
+    }
+}
+
 void matmul(float *c, const float *a, const float *b, int m, int k, int n, MatmulTrans trans,
             bool accumulate) {
     if (m <= 0 || n <= 0) return;
+    if (m == 1 && trans != MATMUL_TN) {
+        matvec(c, a, b, k, n, trans, accumulate);
+        return;
+    }
     if (!accumulate) {
         ZeroJob z = {c, n};
         parallel_for(m, 64, zero_rows, &z);

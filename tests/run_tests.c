@@ -17,6 +17,7 @@ int main(void) {
     srunner_add_suite(runner, model_suite());
     srunner_add_suite(runner, data_suite());
     srunner_add_suite(runner, train_suite());
+    srunner_add_suite(runner, generate_suite());
     srunner_add_suite(runner, autograd_suite());
     srunner_add_suite(runner, cli_suite());
     srunner_add_suite(runner, output_suite());

@@ -12,12 +12,14 @@
 
 #include "../autograd/fftconv.h"
 #include "../hyena/model.h"
+#include "sample.h"
 #include "../tensor/arena.h"
 #include "../tensor/fft.h"
 #include "../tensor/matmul.h"
 #include "../tensor/pool.h"
 #include "../tensor/rng.h"
 #include "cli.h"
+#include "optim.h"
 
 static double now_ms(void) {
     struct timespec ts;
@@ -254,6 +256,120 @@ static void bench_operator(const int *threads, int n_threads, int reps) {
     }
 }
 
+// ---------------------------------------------------------------- generate
+
+typedef struct GenerateCase {
+    const Model *model;
+    int32_t *ids;
+    long prompt;
+    int tokens;
+    bool cached;
+    Tape *tape;
+} GenerateCase;
+
+static void run_generate(void *ctx) {
+    GenerateCase *g = ctx;
+    SampleOptions o = {1.0f, 0, 1.0f};
+    Rng rng = rng_new(1);
+    if (g->cached) generate(g->model, g->ids, g->prompt, g->tokens, &o, &rng, NULL, NULL);
+    else generate_uncached(g->model, g->ids, g->prompt, g->tokens, &o, &rng, g->tape, NULL, NULL);
+}
+
+// Tokens per second while the context is full: a prompt of context - tokens, then `tokens` new
+// ones (the cached time includes prefilling the prompt, so it is a lower bound on its speed).
+// The model: 4 Hyena layers of width 128, vocabulary 65 (the shakespeare preset's shape).
+static void bench_generate(const int *threads, int n_threads, int reps) {
+    static const int contexts[] = {256, 1024, 4096};
+    for (int t = 0; t < n_threads; t++) {
+        pool_init(threads[t]);
+        for (int ci = 0; ci < 3; ci++) {
+            int context = contexts[ci];
+            ModelConfig cfg = model_config_default(65, 128, 4, context);
+            Model m;
+            model_init(&m, &cfg, 1);
+            Arena arena;
+            arena_init(&arena, 0);
+            Tape tape;
+            tape_init(&tape, &arena);
+            int32_t *ids = malloc(sizeof(int32_t) * (size_t)context * 2);
+            Rng rng = rng_new(2);
+            for (int i = 0; i < context; i++) ids[i] = (int32_t)rng_below(&rng, 65);
+            for (int cached = 1; cached >= 0; cached--) {
+                int tokens = cached ? 64 : 8;
+                GenerateCase g = {&m, ids, context - tokens, tokens, cached, &tape};
+                double ms = time_median(run_generate, &g, reps < 3 ? reps : 3);
+                printf("{\"bench\":\"generate\",\"cached\":%s,\"context\":%d,\"threads\":%d,\"tokens\":%d,"
+                       "\"ms\":%.2f,\"tokens_per_s\":%.1f}\n",
+                       cached ? "true" : "false", context, threads[t], tokens, ms, tokens / (ms / 1e3));
+                fflush(stdout);
+            }
+            free(ids);
+            arena_free(&arena);
+            model_free(&m);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- train
+
+typedef struct TrainCase {
+    Model *model;
+    Optimizer *opt;
+    Tape *tape;
+    int32_t *in, *tg;
+    int batch, context;
+} TrainCase;
+
+static void run_train_step(void *ctx) {
+    TrainCase *c = ctx;
+    tape_reset(c->tape);
+    params_zero_grad(&c->model->params);
+    Var *loss = ag_cross_entropy(c->tape, model_forward(c->tape, c->model, c->in, c->batch, c->context), c->tg, -1);
+    ag_backward(c->tape, loss, NULL);
+    optim_clip(&c->model->params, 1.0f);
+    optim_step(c->opt);
+}
+
+// One full training step (forward, backward, clipping, AdamW) of a 4-layer width-128 Hyena LM
+// with a 65-token vocabulary: the shakespeare preset (batch 12, context 64), then context 1024
+// and 8192 at batch 1.
+static void bench_train(const int *threads, int n_threads, int reps) {
+    static const int shapes[][2] = {{12, 64}, {1, 1024}, {1, 8192}};
+    for (int t = 0; t < n_threads; t++) {
+        pool_init(threads[t]);
+        for (int s = 0; s < 3; s++) {
+            int B = shapes[s][0], T = shapes[s][1];
+            ModelConfig cfg = model_config_default(65, 128, 4, T);
+            Model m;
+            model_init(&m, &cfg, 1);
+            OptimConfig oc = optim_config_default();
+            Optimizer opt;
+            optim_init(&opt, &oc, &m.params);
+            Arena arena;
+            arena_init(&arena, 0);
+            Tape tape;
+            tape_init(&tape, &arena);
+            int32_t *in = malloc(sizeof(int32_t) * (size_t)B * T), *tg = malloc(sizeof(int32_t) * (size_t)B * T);
+            Rng rng = rng_new(3);
+            for (int i = 0; i < B * T; i++) {
+                in[i] = (int32_t)rng_below(&rng, 65);
+                tg[i] = (int32_t)rng_below(&rng, 65);
+            }
+            TrainCase c = {&m, &opt, &tape, in, tg, B, T};
+            double ms = time_median(run_train_step, &c, reps);
+            printf("{\"bench\":\"train\",\"batch\":%d,\"context\":%d,\"layers\":4,\"d_model\":128,\"threads\":%d,"
+                   "\"ms\":%.2f,\"tokens_per_s\":%.0f,\"peak_mb\":%.1f}\n",
+                   B, T, threads[t], ms, B * T / (ms / 1e3), (double)(arena.high_water + pool_scratch_bytes()) / (1 << 20));
+            fflush(stdout);
+            free(in);
+            free(tg);
+            arena_free(&arena);
+            optim_free(&opt);
+            model_free(&m);
+        }
+    }
+}
+
 // ---------------------------------------------------------------- the command
 
 typedef struct Benchmark {
@@ -266,6 +382,8 @@ static const Benchmark benchmarks[] = {
     {"fft", "real FFT round trip (rfft then irfft), 1 and 128 signals, n = 2^8 .. 2^20"},
     {"fftconv", "long convolution forward+backward, B=1, D=128, L = 2^4 .. 2^16, FFT and direct paths"},
     {"operator", "Hyena operator vs attention (4 heads), forward+backward and peak memory, D=128, L = 2^8 .. 2^16"},
+    {"train", "a full training step (forward, backward, AdamW) of the shakespeare preset, and context 1024, 8192"},
+    {"generate", "tokens/s of cached and uncached generation at context 256, 1024, 4096"},
 };
 
 static void bench_usage(FILE *f) {
@@ -317,6 +435,14 @@ int bench_main(int argc, char **argv) {
     }
     if (strcmp(name, "operator") == 0) {
         bench_operator(threads, n_threads, reps);
+        return 0;
+    }
+    if (strcmp(name, "train") == 0) {
+        bench_train(threads, n_threads, reps);
+        return 0;
+    }
+    if (strcmp(name, "generate") == 0) {
+        bench_generate(threads, n_threads, reps);
         return 0;
     }
     fprintf(stderr, "hyena bench: no benchmark named '%s' (see hyena bench --help)\n", name);

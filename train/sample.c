@@ -57,8 +57,31 @@ int32_t sample_token(float *logits, int V, const SampleOptions *o, Rng *rng) {
     return chosen;
 }
 
-void generate(const Model *m, int32_t *ids, long n, int n_new, const SampleOptions *o, Rng *rng, Tape *tape,
-              EmitFn emit, void *ctx) {
+void generate(const Model *m, int32_t *ids, long n, int n_new, const SampleOptions *o, Rng *rng, EmitFn emit,
+              void *ctx) {
+    int V = m->cfg.vocab_size, context = m->cfg.context;
+    float *logits = malloc(sizeof(float) * (size_t)V);
+    GenCache cache;
+    gencache_init(&cache, m);
+    long fed = n > context ? n - context + 1 : 0;  // the prompt's last context-1 tokens
+    for (; fed < n; fed++) gencache_step(&cache, ids[fed], logits);
+    for (int k = 0; k < n_new; k++) {
+        ids[n] = sample_token(logits, V, o, rng);
+        if (emit) emit(ids[n], ctx);
+        n++;
+        if (k == n_new - 1) break;
+        if (cache.t == context) {  // full: continue from the last half context
+            gencache_reset(&cache);
+            for (long s = n - context / 2; s < n - 1; s++) gencache_step(&cache, ids[s], logits);
+        }
+        gencache_step(&cache, ids[n - 1], logits);
+    }
+    gencache_free(&cache);
+    free(logits);
+}
+
+void generate_uncached(const Model *m, int32_t *ids, long n, int n_new, const SampleOptions *o, Rng *rng, Tape *tape,
+                       EmitFn emit, void *ctx) {
     int V = m->cfg.vocab_size;
     bool recording = tape->recording;
     tape->recording = false;
@@ -96,14 +119,16 @@ static void print_token(int32_t id, void *ctx) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: hyena sample --ckpt FILE [--prompt TEXT | --prompt-file FILE] [--tokens N]\n"
-               "                    [--temperature X] [--top-k K] [--top-p P] [--seed N] [--threads N]\n"
+               "                    [--temperature X] [--top-k K] [--top-p P] [--seed N] [--threads N] [--no-cache]\n"
                "  Streams N new tokens (default 300) continuing the prompt (default: a newline).\n"
-               "  temperature 0.8, top-k 0 (all), top-p 1 (all) by default.\n");
+               "  temperature 0.8, top-k 0 (all), top-p 1 (all) by default. --no-cache recomputes the whole\n"
+               "  context for every token (the slow way, to compare).\n");
 }
 
 int sample_main(int argc, char **argv) {
     const char *ckpt = NULL, *prompt = "\n", *prompt_file = NULL;
     int tokens = 300, threads = 0, seed = 1, top_k = 0;
+    bool cached = true;
     float temperature = 0.8f, top_p = 1.0f;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -111,7 +136,8 @@ int sample_main(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
-        } else if (strcmp(argv[i], "--ckpt") == 0 && v) ckpt = argv[++i];
+        } else if (strcmp(argv[i], "--no-cache") == 0) cached = false;
+        else if (strcmp(argv[i], "--ckpt") == 0 && v) ckpt = argv[++i];
         else if (strcmp(argv[i], "--prompt") == 0 && v) prompt = argv[++i];
         else if (strcmp(argv[i], "--prompt-file") == 0 && v) prompt_file = argv[++i];
         else if (strcmp(argv[i], "--tokens") == 0 && v) {
@@ -184,7 +210,8 @@ int sample_main(int argc, char **argv) {
         Rng rng = rng_new((uint64_t)seed);
         SampleOptions o = {temperature, top_k, top_p};
         Stream s = {&tok};
-        generate(&model, ids, n, tokens, &o, &rng, &tape, print_token, &s);
+        if (cached) generate(&model, ids, n, tokens, &o, &rng, print_token, &s);
+        else generate_uncached(&model, ids, n, tokens, &o, &rng, &tape, print_token, &s);
         printf("\n");
         free(ids);
         arena_free(&arena);

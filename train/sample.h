@@ -4,6 +4,7 @@
 
 #include "../data/corpus.h"
 #include "../data/tokenizer.h"
+#include "../hyena/generate.h"
 #include "../hyena/model.h"
 
 typedef struct SampleOptions {
@@ -14,11 +15,16 @@ typedef struct SampleOptions {
 
 // Draw one token from logits[V] (modified in place).
 int32_t sample_token(float *logits, int V, const SampleOptions *o, Rng *rng);
-// Append n_new tokens to ids[0..n) (ids must hold n + n_new), each from a forward pass over the
-// last `context` tokens. emit (may be NULL) is called with every new token as it is drawn.
+// Append n_new tokens to ids[0..n) (ids must hold n + n_new). emit (may be NULL) is called with
+// every new token as it is drawn. generate() uses the cache of hyena/generate.h: each token costs
+// O(t·D) per layer; when the cache is full (the model's context) it restarts from the last half
+// context. generate_uncached() runs a forward pass over the last `context` tokens per new token:
+// the slow way, kept to compare (`hyena bench generate`, `hyena sample --no-cache`).
 typedef void (*EmitFn)(int32_t id, void *ctx);
-void generate(const Model *m, int32_t *ids, long n, int n_new, const SampleOptions *o, Rng *rng, Tape *tape,
-              EmitFn emit, void *ctx);
+void generate(const Model *m, int32_t *ids, long n, int n_new, const SampleOptions *o, Rng *rng, EmitFn emit,
+              void *ctx);
+void generate_uncached(const Model *m, int32_t *ids, long n, int n_new, const SampleOptions *o, Rng *rng, Tape *tape,
+                       EmitFn emit, void *ctx);
 int sample_main(int argc, char **argv);
 
 #endif

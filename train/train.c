@@ -183,7 +183,8 @@ static void print_sample(Run *r, Tape *tape) {
     SampleText s = {NULL, 0, 0, &r->tok};
     collect(ids[0], &s);
     for (int i = 1; i < prompt; i++) collect(ids[i], &s);
-    generate(&r->model, ids, prompt, r->cfg.sample_tokens, &o, &rng, tape, collect, &s);
+    (void)tape;
+    generate(&r->model, ids, prompt, r->cfg.sample_tokens, &o, &rng, collect, &s);
     printf("---- sample at step %ld ----\n%s\n----\n", r->state.step, s.text ? (char *)s.text : "");
     free(s.text);
     free(ids);

@@ -1,0 +1,175 @@
+// generate.c - one row at a time through the model, with each layer's history kept.
+#include "generate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tensor/matmul.h"
+#include "../tensor/ops.h"
+
+static float *alloc_row(size_t n) {
+    float *p = calloc(n ? n : 1, sizeof(float));
+    if (p == NULL) {
+        fprintf(stderr, "hyena: out of memory for the generation cache\n");
+        exit(1);
+    }
+    return p;
+}
+
+// y[out] = x[in] · Wᵀ + b: the row version of linear_forward, with the same kernels.
+static void linear_row(const Linear *l, const float *x, float *y) {
+    matmul(y, x, l->weight->value.data, 1, l->in, l->out, MATMUL_NT, false);
+    if (l->bias) add_broadcast(y, y, l->bias->value.data, 1, l->out);
+}
+
+static void layernorm_row(const LayerNorm *ln, const float *x, float *y, int D) {
+    layernorm_last(y, NULL, NULL, x, ln->weight->value.data, ln->bias->value.data, 1, D, LAYERNORM_EPS);
+}
+
+void gencache_init(GenCache *c, const Model *m) {
+    memset(c, 0, sizeof *c);
+    c->model = m;
+    int D = m->cfg.d_model, L = m->cfg.context, N = m->cfg.hyena.order;
+    size_t wide = (size_t)(N + 1) * D > (size_t)4 * D ? (size_t)(N + 1) * D : (size_t)4 * D;
+    c->x = alloc_row((size_t)D);
+    c->h = alloc_row((size_t)D);
+    c->z = alloc_row(wide);
+    c->u = alloc_row(wide);
+    c->v = alloc_row((size_t)D);
+    c->y = alloc_row((size_t)D);
+    c->mlp = alloc_row((size_t)4 * D);
+    c->att = alloc_row((size_t)L);
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    tape.recording = false;
+    for (int i = 0; i < m->cfg.n_layers; i++) {
+        LayerCache *lc = &c->layers[i];
+        if (m->blocks[i].kind == MIXER_HYENA) {
+            lc->z_history = alloc_row((size_t)2 * (N + 1) * D);
+            lc->v_history = alloc_row((size_t)(N - 1) * L * D);
+            // The filters for the whole context, once: position k's filter does not depend on L.
+            tape_reset(&tape);
+            Var *f = hyena_filter_forward(&tape, &m->blocks[i].hyena.filter, L);
+            lc->filters = alloc_row(f->value.size);
+            memcpy(lc->filters, f->value.data, f->value.size * sizeof(float));
+        } else {
+            lc->keys = alloc_row((size_t)L * D);
+            lc->values = alloc_row((size_t)L * D);
+        }
+    }
+    arena_free(&arena);
+}
+
+void gencache_free(GenCache *c) {
+    for (int i = 0; c->model && i < c->model->cfg.n_layers; i++) {
+        LayerCache *lc = &c->layers[i];
+        free(lc->z_history);
+        free(lc->v_history);
+        free(lc->filters);
+        free(lc->keys);
+        free(lc->values);
+    }
+    free(c->x);
+    free(c->h);
+    free(c->z);
+    free(c->u);
+    free(c->v);
+    free(c->y);
+    free(c->mlp);
+    free(c->att);
+    memset(c, 0, sizeof *c);
+}
+
+void gencache_reset(GenCache *c) { c->t = 0; }
+
+// The Hyena operator at position t, from the row h (normalized input) into y.
+static void hyena_row(GenCache *c, const HyenaOperator *op, LayerCache *lc, int t) {
+    int D = op->cfg.d_model, N = op->cfg.order, C = (N + 1) * D, F = (N - 1) * D;
+    linear_row(&op->in_proj, c->h, c->z);                          // z_t: [(N+1)D]
+    // Short causal conv over (z_{t-2}, z_{t-1}, z_t). z_s is kept in slot s % 2 of z_history, so
+    // before z_t is stored, slot (t+1) % 2 holds z_{t-1} and slot t % 2 holds z_{t-2}.
+    const float *w = op->short_w->value.data, *b = op->short_b->value.data;
+    const float *z1 = lc->z_history + ((t + 1) % 2) * C, *z2 = lc->z_history + (t % 2) * C;
+    for (int ch = 0; ch < C; ch++) {
+        float acc = b[ch];
+        acc += w[ch * 3 + 2] * c->z[ch];
+        if (t >= 1) acc += w[ch * 3 + 1] * z1[ch];
+        if (t >= 2) acc += w[ch * 3 + 0] * z2[ch];
+        c->u[ch] = acc;
+    }
+    memcpy(lc->z_history + (t % 2) * C, c->z, (size_t)C * sizeof(float));  // z_t replaces z_{t-2}
+    // The recurrence, at position t only.
+    memcpy(c->v, c->u + N * D, (size_t)D * sizeof(float));
+    const float *bias = op->filter.bias->value.data;
+    for (int o = 0; o < N - 1; o++) {
+        const float *x = c->u + (N - 1 - o) * D;
+        float *hist = lc->v_history + (long)o * c->model->cfg.context * D;
+        for (int d = 0; d < D; d++) hist[(long)t * D + d] = c->v[d] * x[d];
+        for (int d = 0; d < D; d++) c->y[d] = bias[o * D + d] * hist[(long)t * D + d];
+        // y_t = sum_{k=0..t} h[k] v_{t-k}: the order of the direct convolution path.
+        for (int k = 0; k <= t; k++) {
+            const float *hk = lc->filters + (long)k * F + o * D, *vs = hist + (long)(t - k) * D;
+            for (int d = 0; d < D; d++) c->y[d] += hk[d] * vs[d];
+        }
+        memcpy(c->v, c->y, (size_t)D * sizeof(float));
+    }
+    for (int d = 0; d < D; d++) c->v[d] *= c->u[d];  // ⊙ x_0
+    linear_row(&op->out_proj, c->v, c->y);
+}
+
+static void attention_row(GenCache *c, const Attention *a, LayerCache *lc, int t) {
+    int D = c->model->cfg.d_model, H = a->n_heads, hd = D / H;
+    linear_row(&a->wqkv, c->h, c->z);  // q | k | v
+    memcpy(lc->keys + (long)t * D, c->z + D, (size_t)D * sizeof(float));
+    memcpy(lc->values + (long)t * D, c->z + 2 * D, (size_t)D * sizeof(float));
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int h = 0; h < H; h++) {
+        const float *q = c->z + h * hd;
+        float max = -INFINITY;
+        for (int s = 0; s <= t; s++) {
+            float dot = 0;
+            for (int i = 0; i < hd; i++) dot += q[i] * lc->keys[(long)s * D + h * hd + i];
+            c->att[s] = dot * scale;
+            max = fmaxf(max, c->att[s]);
+        }
+        double sum = 0;
+        for (int s = 0; s <= t; s++) sum += (c->att[s] = expf(c->att[s] - max));
+        float inv = (float)(1.0 / sum);
+        for (int i = 0; i < hd; i++) {
+            float acc = 0;
+            for (int s = 0; s <= t; s++) acc += c->att[s] * inv * lc->values[(long)s * D + h * hd + i];
+            c->v[h * hd + i] = acc;
+        }
+    }
+    linear_row(&a->out_proj, c->v, c->y);
+}
+
+void gencache_step(GenCache *c, int32_t id, float *logits) {
+    const Model *m = c->model;
+    int D = m->cfg.d_model, t = c->t;
+    if (t >= m->cfg.context) {
+        fprintf(stderr, "hyena: generation cache is full (%d tokens)\n", m->cfg.context);
+        exit(1);
+    }
+    embedding_gather(c->x, m->wte->value.data, &id, 1, D, m->cfg.vocab_size);
+    if (m->wpe) add_broadcast(c->x, c->x, m->wpe->value.data + (long)t * D, 1, D);
+    for (int i = 0; i < m->cfg.n_layers; i++) {
+        const Block *b = &m->blocks[i];
+        layernorm_row(&b->norm1, c->x, c->h, D);
+        if (b->kind == MIXER_HYENA) hyena_row(c, &b->hyena, &c->layers[i], t);
+        else attention_row(c, &b->attention, &c->layers[i], t);
+        add_broadcast(c->x, c->x, c->y, 1, D);
+        layernorm_row(&b->norm2, c->x, c->h, D);
+        linear_row(&b->mlp.fc1, c->h, c->mlp);
+        unary(c->mlp, c->mlp, 4L * D, UNARY_GELU);
+        linear_row(&b->mlp.fc2, c->mlp, c->y);
+        add_broadcast(c->x, c->x, c->y, 1, D);
+    }
+    layernorm_row(&m->ln_f, c->x, c->h, D);
+    matmul(logits, c->h, m->wte->value.data, 1, D, m->cfg.vocab_size, MATMUL_NT, false);
+    c->t++;
+}
