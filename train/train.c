@@ -301,9 +301,13 @@ int train_main(int argc, char **argv) {
         }
         double norm = optim_clip(&r.model.params, r.cfg.optim.clip);
         if (!isfinite(loss) || !isfinite(norm)) {
-            fprintf(stderr, "hyena: non-finite %s at step %ld (loss %g, gradient norm %g): stopping; the last good "
-                            "checkpoint is %s/latest.safetensors\n",
-                    isfinite(loss) ? "gradient" : "loss", r.state.step + 1, loss, norm, r.out);
+            char latest[1100];
+            snprintf(latest, sizeof latest, "%s/latest.safetensors", r.out);
+            struct stat st;
+            bool have = stat(latest, &st) == 0;
+            fprintf(stderr, "hyena: non-finite %s at step %ld (loss %g, gradient norm %g): stopping; %s%s\n",
+                    isfinite(loss) ? "gradient" : "loss", r.state.step + 1, loss, norm,
+                    have ? "the last good checkpoint is " : "no checkpoint was written yet", have ? latest : "");
             rc = 1;
             break;
         }
