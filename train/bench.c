@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../autograd/fftconv.h"
 #include "../hyena/model.h"
@@ -20,12 +19,6 @@
 #include "../tensor/rng.h"
 #include "cli.h"
 #include "optim.h"
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
 
 static int compare_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -41,9 +34,9 @@ static double time_median(BenchFn fn, void *ctx, int reps) {
     if (reps < 1) reps = 1;
     fn(ctx);
     for (int r = 0; r < reps; r++) {
-        double t0 = now_ms();
+        double t0 = (cli_seconds() * 1e3);
         fn(ctx);
-        times[r] = now_ms() - t0;
+        times[r] = (cli_seconds() * 1e3) - t0;
     }
     qsort(times, (size_t)reps, sizeof(double), compare_double);
     return times[reps / 2];
@@ -283,12 +276,12 @@ static void bench_generate(const int *threads, int n_threads, int reps) {
                 GenCache cache;
                 gencache_init(&cache, &m);
                 for (int i = 0; i < prompt; i++) gencache_step(&cache, ids[i], logits);
-                double t0 = now_ms();
+                double t0 = (cli_seconds() * 1e3);
                 for (int i = prompt; i < context; i++) {
                     sample_token(logits, V, &o, &rng);
                     gencache_step(&cache, ids[i], logits);
                 }
-                times[1][r] = now_ms() - t0;
+                times[1][r] = (cli_seconds() * 1e3) - t0;
                 gencache_free(&cache);
             }
             Arena arena;
@@ -297,9 +290,9 @@ static void bench_generate(const int *threads, int n_threads, int reps) {
             tape_init(&tape, &arena);
             int uncached_tokens = context >= 4096 ? 4 : 16;
             for (int r = 0; r < (reps < 3 ? reps : 3); r++) {
-                double t0 = now_ms();
+                double t0 = (cli_seconds() * 1e3);
                 generate_uncached(&m, ids, context - uncached_tokens, uncached_tokens, &o, &rng, &tape, NULL, NULL);
-                times[0][r] = (now_ms() - t0) * n_new / uncached_tokens;  // scaled to n_new tokens
+                times[0][r] = ((cli_seconds() * 1e3) - t0) * n_new / uncached_tokens;  // scaled to n_new tokens
             }
             for (int cached = 1; cached >= 0; cached--) {
                 int n = cached ? reps : (reps < 3 ? reps : 3);

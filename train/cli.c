@@ -1,10 +1,12 @@
 // cli.c - strict number parsing: "12x", "", "1e3" and out-of-range values are errors, not 0.
+#define _POSIX_C_SOURCE 200809L  // clock_gettime
 #include "cli.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 bool cli_parse_int(const char *text, int *out, int lo, int hi, const char *flag) {
     char *end = NULL;
@@ -39,4 +41,10 @@ int cli_parse_int_list(const char *text, int *out, int max, int lo, int hi, cons
         return -1;
     }
     return n;
+}
+
+double cli_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }

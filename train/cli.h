@@ -9,5 +9,7 @@
 bool cli_parse_int(const char *text, int *out, int lo, int hi, const char *flag);
 // Parse "1,2,4" into out[0..max); returns the count, or -1 after printing an error.
 int cli_parse_int_list(const char *text, int *out, int max, int lo, int hi, const char *flag);
+// Seconds on a monotonic clock, for progress lines and timings (differences only).
+double cli_seconds(void);
 
 #endif

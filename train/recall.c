@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../data/dataset.h"
 #include "../data/synthetic.h"
@@ -19,12 +18,6 @@
 #include "../tensor/pool.h"
 #include "cli.h"
 #include "optim.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct RecallConfig {
     SyntheticSpec spec;
@@ -89,7 +82,7 @@ static double run(const RecallConfig *rc, MixerKind mixer, const SyntheticSet *t
     Rng rng = rng_new((uint64_t)rc->seed * 7919 + 1);
     int32_t *ex = malloc(sizeof(int32_t) * (size_t)(T + 1)), *in = malloc(sizeof(int32_t) * (size_t)B * T),
             *tg = malloc(sizeof(int32_t) * (size_t)B * T);
-    double start = now_s(), acc = 0;
+    double start = cli_seconds(), acc = 0;
     int step = 0;
     for (step = 1; step <= rc->steps; step++) {
         for (int b = 0; b < B; b++) {
@@ -103,17 +96,17 @@ static double run(const RecallConfig *rc, MixerKind mixer, const SyntheticSet *t
         ag_backward(&tape, loss, NULL);
         optim_clip(&m.params, 1.0f);
         optim_step(&opt);
-        double minutes = (now_s() - start) / 60;
+        double minutes = (cli_seconds() - start) / 60;
         bool last = step == rc->steps || minutes >= rc->max_minutes;
         if (step % rc->eval_every == 0 || last) {
             acc = test_accuracy(&m, test, &tape);
             printf("%s step %5d | loss %.4f | test accuracy %6.2f%% | %.1f min\n", name, step, loss->value.data[0],
-                   100 * acc, (now_s() - start) / 60);
+                   100 * acc, (cli_seconds() - start) / 60);
             fflush(stdout);
             if (acc >= 1.0 || last) break;
         }
     }
-    printf("%s: test accuracy %.2f%% after %d steps, %.1f minutes\n", name, 100 * acc, step, (now_s() - start) / 60);
+    printf("%s: test accuracy %.2f%% after %d steps, %.1f minutes\n", name, 100 * acc, step, (cli_seconds() - start) / 60);
     free(ex);
     free(in);
     free(tg);

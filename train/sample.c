@@ -21,10 +21,10 @@ static int by_probability(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);  // ties by id: deterministic
 }
 
-int32_t sample_token(float *logits, int V, const SampleOptions *o, Rng *rng) {
+// The sampler proper; c: scratch for V candidates (generate() allocates it once per call).
+static int32_t sample_with(float *logits, int V, const SampleOptions *o, Rng *rng, Candidate *c) {
     float max = -INFINITY;
     for (int i = 0; i < V; i++) max = fmaxf(max, logits[i]);
-    Candidate *c = malloc(sizeof(Candidate) * (size_t)V);
     double sum = 0;
     for (int i = 0; i < V; i++) {
         c[i] = (Candidate){expf((logits[i] - max) / o->temperature), i};
@@ -53,6 +53,12 @@ int32_t sample_token(float *logits, int V, const SampleOptions *o, Rng *rng) {
             break;
         }
     }
+    return chosen;
+}
+
+int32_t sample_token(float *logits, int V, const SampleOptions *o, Rng *rng) {
+    Candidate *c = malloc(sizeof(Candidate) * (size_t)V);
+    int32_t chosen = sample_with(logits, V, o, rng, c);
     free(c);
     return chosen;
 }
@@ -61,12 +67,13 @@ void generate(const Model *m, int32_t *ids, long n, int n_new, const SampleOptio
               void *ctx) {
     int V = m->cfg.vocab_size, context = m->cfg.context;
     float *logits = malloc(sizeof(float) * (size_t)V);
+    Candidate *candidates = malloc(sizeof(Candidate) * (size_t)V);
     GenCache cache;
     gencache_init(&cache, m);
     long fed = n > context ? n - context + 1 : 0;  // the prompt's last context-1 tokens
     for (; fed < n; fed++) gencache_step(&cache, ids[fed], logits);
     for (int k = 0; k < n_new; k++) {
-        ids[n] = sample_token(logits, V, o, rng);
+        ids[n] = sample_with(logits, V, o, rng, candidates);
         if (emit) emit(ids[n], ctx);
         n++;
         if (k == n_new - 1) break;
@@ -77,6 +84,7 @@ void generate(const Model *m, int32_t *ids, long n, int n_new, const SampleOptio
         gencache_step(&cache, ids[n - 1], logits);
     }
     gencache_free(&cache);
+    free(candidates);
     free(logits);
 }
 

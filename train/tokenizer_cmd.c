@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../data/bpe.h"
 #include "../data/corpus.h"
@@ -24,19 +23,13 @@ static void usage(FILE *f) {
             "  decode     reads whitespace-separated ids, writes the text to standard output\n");
 }
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 typedef struct Progress {
     double start;
 } Progress;
 
 static void show_progress(int done, int total, void *ctx) {
     Progress *p = ctx;
-    fprintf(stderr, "\rtokenizer: merge %d of %d (%.1f s)", done, total, now() - p->start);
+    fprintf(stderr, "\rtokenizer: merge %d of %d (%.1f s)", done, total, cli_seconds() - p->start);
     if (done == total) fprintf(stderr, "\n");
 }
 
@@ -98,7 +91,7 @@ static int cmd_train(int argc, char **argv) {
         corpus_free(&corpus);
         return 1;
     }
-    Progress p = {now()};
+    Progress p = {cli_seconds()};
     Bpe bpe;
     bool ok = bpe_train(&bpe, corpus.text, corpus.size, vocab, split, specials, n_specials, show_progress, &p, err, sizeof err);
     corpus_free(&corpus);
@@ -109,7 +102,7 @@ static int cmd_train(int argc, char **argv) {
     if (bpe_vocab_size(&bpe) < vocab)
         fprintf(stderr, "tokenizer: stopped at %d tokens: no pair occurs twice any more\n", bpe_vocab_size(&bpe));
     ok = bpe_save(&bpe, out);
-    if (ok) fprintf(stderr, "tokenizer: %d tokens written to %s in %.2f s\n", bpe_vocab_size(&bpe), out, now() - p.start);
+    if (ok) fprintf(stderr, "tokenizer: %d tokens written to %s in %.2f s\n", bpe_vocab_size(&bpe), out, cli_seconds() - p.start);
     bpe_free(&bpe);
     return ok ? 0 : 1;
 }

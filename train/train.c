@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "../data/corpus.h"
 #include "../tensor/pool.h"
 #include "checkpoint.h"
+#include "cli.h"
 #include "evaluate.h"
 #include "fileio.h"
 #include "plot.h"
@@ -31,12 +31,6 @@ static volatile sig_atomic_t stop_requested;
 static void on_interrupt(int sig) {
     (void)sig;
     stop_requested = 1;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 // ---------------------------------------------------------------- the log
@@ -173,7 +167,7 @@ static void collect(int32_t id, void *ctx) {
 
 // A sample continuing the first tokens of the validation split, generated with its own seeded
 // generator so that it never disturbs the training stream.
-static void print_sample(Run *r, Tape *tape) {
+static void print_sample(Run *r) {
     if (r->cfg.sample_tokens <= 0) return;
     int prompt = r->val.n < 16 ? (int)r->val.n : 16;
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)(prompt + r->cfg.sample_tokens));
@@ -183,7 +177,6 @@ static void print_sample(Run *r, Tape *tape) {
     SampleText s = {NULL, 0, 0, &r->tok};
     collect(ids[0], &s);
     for (int i = 1; i < prompt; i++) collect(ids[i], &s);
-    (void)tape;
     generate(&r->model, ids, prompt, r->cfg.sample_tokens, &o, &rng, collect, &s);
     printf("---- sample at step %ld ----\n%s\n----\n", r->state.step, s.text ? (char *)s.text : "");
     free(s.text);
@@ -288,7 +281,7 @@ int train_main(int argc, char **argv) {
             rc = save(&r, "latest.safetensors") ? 130 : 1;
             break;
         }
-        double t0 = now_s();
+        double t0 = cli_seconds();
         params_zero_grad(&r.model.params);
         double loss = 0;
         float seed = 1.0f / (float)r.cfg.grad_accum;  // the mean over micro-batches
@@ -314,7 +307,7 @@ int train_main(int argc, char **argv) {
         double lr = optim_lr_at(&r.cfg.optim, r.opt.step);
         optim_step(&r.opt);
         r.state.step++;
-        double ms = (now_s() - t0) * 1e3;
+        double ms = (cli_seconds() - t0) * 1e3;
         ema_ms = ema_ms == 0 ? ms : 0.9 * ema_ms + 0.1 * ms;
         double eta = ema_ms * (double)(r.cfg.steps - r.state.step) / 1e3;
         printf("step %5ld/%d | loss %.4f | lr %.2e | norm %6.3f | %6.1f ms | %7.0f tok/s | ETA %dm%02ds\n", r.state.step,
@@ -335,7 +328,7 @@ int train_main(int argc, char **argv) {
                 rc = 1;
                 break;
             }
-            print_sample(&r, &tape);
+            print_sample(&r);
         } else {
             log_add(&log, row);
         }
