@@ -24,23 +24,30 @@
 #include <string.h>
 
 #include "pool.h"
+#include "simd.h"
 
-// The register tile. With AVX-512 there are 32 vector registers of 16 floats: an 8x32 tile
-// takes 16 of them for accumulators. With AVX2 (16 registers of 8 floats) a 6x16 tile takes 12.
-#if defined(__AVX512F__)
+// The register tile: MR rows by NR = NV vectors of columns, chosen so that its MR*NV
+// accumulators plus the NV vectors of B and one broadcast of A fit in the vector registers
+// (simd.h). Each step of the micro-kernel then does MR*NV FMAs for NV + MR loads.
+#if VEC_REGISTERS == 32 && VEC_FLOATS == 16   // AVX-512: 16 accumulators of 16 floats
 #define MR 8
-#define NR 32
-#elif defined(__AVX__)
+#define NV 2
+#elif VEC_REGISTERS == 32                     // NEON: 24 accumulators of 4 floats
+#define MR 8
+#define NV 3
+#else                                         // AVX2, SSE2: 12 of the 16 registers
 #define MR 6
-#define NR 16
-#else
-#define MR 4
-#define NR 16
+#define NV 2
 #endif
+#define NR (NV * VEC_FLOATS)
+_Static_assert(MR * NV + NV + 1 <= VEC_REGISTERS, "the accumulators, a row of B and a broadcast of A must fit");
 
 #define KC 256              // depth of a block: a KC x NR panel of B is 32 KiB with AVX-512
-#define NC 512              // columns of a block: the packed B block is KC*NC*4 = 512 KiB
+#define NC (512 / NR * NR)  // columns of a block, whole panels: the packed B block is <= 512 KiB
 #define MC (8 * MR)         // rows in one thread's tile
+
+int matmul_tile_rows(void) { return MR; }
+int matmul_tile_cols(void) { return NR; }
 
 const char *matmul_trans_name(MatmulTrans trans) {
     return trans == MATMUL_NN ? "nn" : trans == MATMUL_NT ? "nt" : "tn";
@@ -96,29 +103,54 @@ static void pack_a_tile(float *dst, const float *a, int m, int k, MatmulTrans t,
 }
 
 // The micro-kernel: acc[MR][NR] = sum over kc of a-column times b-row, added into C.
-// rows/cols < MR/NR only at the edges of C.
+// rows/cols < MR/NR only at the edges of C. Written with vectors (simd.h), the accumulator is
+// MR*NV register-sized values: both compilers unroll the constant loops over i and v and keep
+// every acc[i][v] in a register for the whole k loop. micro_kernel_naive below is the same sum
+// with scalars, the version to read first; the tests compare the two.
 static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c,
                          int ldc, int rows, int cols) {
-    float acc[MR][NR];
+    vecf acc[MR][NV];
     for (int i = 0; i < MR; i++)
-        for (int j = 0; j < NR; j++) acc[i][j] = 0.0f;
+        for (int v = 0; v < NV; v++) acc[i][v] = vec_splat(0.0f);
     for (int kk = 0; kk < kc; kk++) {
-        const float *brow = b + kk * NR;
+        vecf brow[NV];
+        for (int v = 0; v < NV; v++) brow[v] = vec_load(b + kk * NR + v * VEC_FLOATS);
         for (int i = 0; i < MR; i++) {
-            float ai = a[kk * MR + i];
-            for (int j = 0; j < NR; j++) acc[i][j] += ai * brow[j];
+            float ai = a[kk * MR + i];              // broadcast to every lane by the multiply
+            for (int v = 0; v < NV; v++) acc[i][v] += ai * brow[v];
         }
     }
     if (rows == MR && cols == NR) {
         for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) c[(long)i * ldc + j] += acc[i][j];
+            for (int v = 0; v < NV; v++) {
+                float *ci = c + (long)i * ldc + v * VEC_FLOATS;
+                vec_store(ci, vec_load(ci) + acc[i][v]);
+            }
     } else {
+        float tile[MR][NR];
+        memcpy(tile, acc, sizeof tile);
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++) c[(long)i * ldc + j] += acc[i][j];
+            for (int j = 0; j < cols; j++) c[(long)i * ldc + j] += tile[i][j];
     }
 }
 
+// The same computation with one float at a time: what the vector version means, and what
+// matmul_scalar_kernel runs in its place so that the tests can compare the two.
+static void micro_kernel_naive(int kc, const float *restrict a, const float *restrict b, float *restrict c,
+                               int ldc, int rows, int cols) {
+    float acc[MR][NR] = {{0}};
+    for (int kk = 0; kk < kc; kk++)
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) acc[i][j] += a[kk * MR + i] * b[kk * NR + j];
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) c[(long)i * ldc + j] += acc[i][j];
+}
+
+typedef void MicroKernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, int ldc,
+                         int rows, int cols);
+
 typedef struct MatmulJob {
+    MicroKernel *kernel;
     float *c;
     const float *a, *b;
     float *bpack;
@@ -151,7 +183,7 @@ static void matmul_row_tile(void *ctx, long begin, long end) {
             for (int r = 0; r < mc; r += MR) {
                 int rows = mc - r < MR ? mc - r : MR;
                 float *ctile = job->c + (long)(i0 + r) * job->n + job->j0 + p;
-                micro_kernel(job->kc, apack + (long)r * job->kc, job->bpack + (long)p * job->kc, ctile,
+                job->kernel(job->kc, apack + (long)r * job->kc, job->bpack + (long)p * job->kc, ctile,
                              job->n, rows, cols);
             }
         }
@@ -188,13 +220,8 @@ static void matvec(float *c, const float *a, const float *b, int k, int n, Matmu
     }
 }
 
-void matmul(float *c, const float *a, const float *b, int m, int k, int n, MatmulTrans trans,
-            bool accumulate) {
-    if (m <= 0 || n <= 0) return;
-    if (m == 1 && trans != MATMUL_TN) {
-        matvec(c, a, b, k, n, trans, accumulate);
-        return;
-    }
+static void matmul_blocked(MicroKernel *kernel, float *c, const float *a, const float *b, int m, int k, int n,
+                           MatmulTrans trans, bool accumulate) {
     if (!accumulate) {
         ZeroJob z = {c, n};
         parallel_for(m, 64, zero_rows, &z);
@@ -206,11 +233,27 @@ void matmul(float *c, const float *a, const float *b, int m, int k, int n, Matmu
         int kc = k - k0 < KC ? k - k0 : KC;
         for (int j0 = 0; j0 < n; j0 += NC) {
             int nc = n - j0 < NC ? n - j0 : NC;
-            MatmulJob job = {c, a, b, bpack, m, k, n, trans, k0, kc, j0, nc};
+            MatmulJob job = {kernel, c, a, b, bpack, m, k, n, trans, k0, kc, j0, nc};
             parallel_for((nc + NR - 1) / NR, 1, matmul_pack_b, &job);
             parallel_for((m + MC - 1) / MC, 1, matmul_row_tile, &job);
         }
     }
+}
+
+void matmul(float *c, const float *a, const float *b, int m, int k, int n, MatmulTrans trans,
+            bool accumulate) {
+    if (m <= 0 || n <= 0) return;
+    if (m == 1 && trans != MATMUL_TN) {
+        matvec(c, a, b, k, n, trans, accumulate);
+        return;
+    }
+    matmul_blocked(micro_kernel, c, a, b, m, k, n, trans, accumulate);
+}
+
+void matmul_scalar_kernel(float *c, const float *a, const float *b, int m, int k, int n, MatmulTrans trans,
+                          bool accumulate) {
+    if (m <= 0 || n <= 0) return;
+    matmul_blocked(micro_kernel_naive, c, a, b, m, k, n, trans, accumulate);
 }
 
 void matmul_reference(float *c, const float *a, const float *b, int m, int k, int n,

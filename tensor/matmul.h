@@ -4,6 +4,10 @@
 
 #include <stdbool.h>
 
+// The register tile of the micro-kernel on this build (MR x NR, see matmul.c and simd.h).
+int matmul_tile_rows(void);
+int matmul_tile_cols(void);
+
 typedef enum MatmulTrans {
     MATMUL_NN,  // C[m,n] = sum_k A[m,k] B[k,n]     A: [m, k], B: [k, n]   (forward of x·W)
     MATMUL_NT,  // C[m,n] = sum_k A[m,k] B[n,k]     A: [m, k], B: [n, k]   (x·Wᵀ; gradient of the input)
@@ -15,6 +19,11 @@ typedef enum MatmulTrans {
 // whatever the thread count.
 void matmul(float *c, const float *a, const float *b, int m, int k, int n, MatmulTrans trans,
             bool accumulate);
+
+// The same blocking and packing as matmul, with the scalar micro-kernel in place of the vector
+// one (tensor/simd.h): the tests check that the two agree on every build target.
+void matmul_scalar_kernel(float *c, const float *a, const float *b, int m, int k, int n, MatmulTrans trans,
+                          bool accumulate);
 
 // The textbook triple loop, for tests and for reading. Sums in double.
 void matmul_reference(float *c, const float *a, const float *b, int m, int k, int n,

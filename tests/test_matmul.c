@@ -49,6 +49,34 @@ START_TEST(test_matmul_accumulate_adds_to_c) {
 }
 END_TEST
 
+// The vector micro-kernel (tensor/simd.h) and its scalar twin multiply the same packed panels and
+// add the products into each element in the same order; only the number of lanes per instruction
+// differs. So on every target (AVX-512, AVX2, SSE2, NEON; gcc or clang) they agree to the bit.
+START_TEST(test_matmul_vector_kernel_equals_scalar_kernel) {
+    Rng r = rng_new(13);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = MATMUL_NN; t <= MATMUL_TN; t++) {
+            int m = shapes[s][0] + 1, k = shapes[s][1], n = shapes[s][2];  // m = 1 would take the matvec path
+            float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
+            float *c = malloc(sizeof(float) * m * n), *want = malloc(sizeof(float) * m * n);
+            rng_fill_uniform(&r, a, (long)m * k, -1, 1);
+            rng_fill_uniform(&r, b, (long)k * n, -1, 1);
+            rng_fill_uniform(&r, c, (long)m * n, -1, 1);
+            memcpy(want, c, sizeof(float) * m * n);
+            matmul(c, a, b, m, k, n, (MatmulTrans)t, true);
+            matmul_scalar_kernel(want, a, b, m, k, n, (MatmulTrans)t, true);
+            for (long i = 0; i < (long)m * n; i++)
+                ck_assert_msg(c[i] == want[i], "%s m=%d k=%d n=%d (tile %dx%d) element %ld: vector %.9g scalar %.9g",
+                              matmul_trans_name((MatmulTrans)t), m, k, n, matmul_tile_rows(), matmul_tile_cols(), i,
+                              c[i], want[i]);
+            free(a);
+            free(b);
+            free(c);
+            free(want);
+        }
+}
+END_TEST
+
 START_TEST(test_matmul_bits_do_not_depend_on_thread_count) {
     int m = 300, k = 700, n = 600;
     Rng r = rng_new(12);
@@ -79,6 +107,7 @@ Suite *matmul_suite(void) {
     tcase_add_test(tc, test_matmul_nt_matches_triple_loop);
     tcase_add_test(tc, test_matmul_tn_matches_triple_loop);
     tcase_add_test(tc, test_matmul_accumulate_adds_to_c);
+    tcase_add_test(tc, test_matmul_vector_kernel_equals_scalar_kernel);
     tcase_add_test(tc, test_matmul_bits_do_not_depend_on_thread_count);
     suite_add_tcase(s, tc);
     return s;
