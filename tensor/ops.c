@@ -53,15 +53,6 @@ void mul_broadcast(float *out, const float *a, const float *b, long outer, long 
 
 // ---------------------------------------------------------------- elementwise maps
 
-float gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
-
-float gelu_derivative(float x) {
-    // d/dx [x Phi(x)] = Phi(x) + x phi(x)
-    float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
-    float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
-    return cdf + x * pdf;
-}
-
 typedef struct UnaryJob {
     float *out;
     const float *a;

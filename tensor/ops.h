@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "vmath.h"  // gelu, gelu_derivative
+
 typedef enum UnaryOp { UNARY_EXP, UNARY_LOG, UNARY_SIN, UNARY_TANH, UNARY_GELU } UnaryOp;
 
 // out[o, i] = a[o, i] + b[i]         a, out: [outer, inner], b: [inner]   (out may alias a)
@@ -17,10 +19,9 @@ void add_broadcast(float *out, const float *a, const float *b, long outer, long 
 void mul_broadcast(float *out, const float *a, const float *b, long outer, long inner);
 // out = s * a
 void scale(float *out, const float *a, float s, long n);
-// out = f(a) elementwise; GELU is the exact one, x * Phi(x) (PyTorch's default).
+// out = f(a) elementwise; GELU is the exact one, x * Phi(x) (PyTorch's default), computed by
+// gelu() in vmath.h so that the loop vectorizes.
 void unary(float *out, const float *a, long n, UnaryOp op);
-float gelu(float x);
-float gelu_derivative(float x);
 
 // out[r] = sum_c a[r, c]             a: [rows, cols], out: [rows]   (summed in double)
 void sum_last(float *out, const float *a, long rows, long cols);

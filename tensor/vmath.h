@@ -1,0 +1,55 @@
+// vmath.h - exp and GELU written so that a loop over them becomes vector code.
+//
+// libm's expf and erff are calls: a loop `out[i] = gelu(a[i])` that calls them runs one element
+// at a time, and in the training step GELU and its derivative alone took a fifth of the time.
+// The functions below use only what a vector unit has (multiply, add, min/max, float<->int
+// conversion, reinterpreting bits) and no branches, and they are `static inline`, so gcc and clang
+// both vectorize the loops that call them, at any ISA (check: the loop in unary_chunk turns into
+// `vfmadd...ps` instructions, not `call erff`).
+//
+// Accuracy, measured against double precision on a grid of 800k points in [-12, 12]: vexp within
+// 4 ulp; |gelu error| <= 1.3e-7 max(1, |x|) and |gelu_derivative error| <= 2.2e-7, about what the
+// same formulas give with libm's erff and expf (1.0e-7 and 1.3e-7), and far better relative
+// accuracy in the negative tail, where 1 + erf(x) cancels. tests/test_tensor.c holds them to it.
+#ifndef HYENA_VMATH_H
+#define HYENA_VMATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+// e^x = 2^n e^r, with n = round(x / ln 2) and r = x - n ln 2 in [-ln2/2, ln2/2], where a degree-6
+// Taylor polynomial is accurate to float precision. 2^n is built straight into the exponent bits.
+static inline float vexp(float x) {
+    float xc = x < -87.0f ? -87.0f : x;               // keeps 2^n a normal float; below, e^x -> 0
+    xc = xc > 88.0f ? 88.0f : xc;                     // above: e^x overflows float anyway
+    // Rounding without a call: adding 1.5 * 2^23 pushes the fraction bits out of a float.
+    float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = xc - n * 0.693145751953125f - n * 1.42860682030941723e-6f;  // ln 2 in two parts: r exact
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    int32_t bits = ((int32_t)n + 127) * (1 << 23);   // the float 2^n
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return x < -87.0f ? 0.0f : p * scale;
+}
+
+// Phi(x) = P(N(0,1) <= x) = erfc(-x / sqrt 2) / 2. erfc(z) for z >= 0 is Numerical Recipes'
+// Chebyshev fit (erfcc, relative error < 1.2e-7 everywhere), so Phi keeps its relative accuracy
+// far into the negative tail, where x * Phi(x) is tiny but not zero.
+static inline float normal_cdf(float x) {
+    float z = (x < 0.0f ? -x : x) * 0.70710678118654752f;
+    float t = 1.0f / (1.0f + 0.5f * z);
+    float poly = -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f +
+                 t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
+    float half_erfc = 0.5f * t * vexp(poly - z * z);  // = Phi(-|x|)
+    return x < 0.0f ? half_erfc : 1.0f - half_erfc;
+}
+
+// GELU, the exact one (PyTorch's default): x Phi(x).
+static inline float gelu(float x) { return x * normal_cdf(x); }
+
+// d/dx [x Phi(x)] = Phi(x) + x phi(x), phi the standard normal density.
+static inline float gelu_derivative(float x) {
+    return normal_cdf(x) + x * 0.39894228040143268f * vexp(-0.5f * x * x);
+}
+
+#endif
