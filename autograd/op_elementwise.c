@@ -74,9 +74,16 @@ typedef struct MulGradJob {
     long inner;
 } MulGradJob;
 
+// Rows [begin, end) of ga += g * b. A whole row against b, not `b[i % inner]` per element: the
+// modulo would keep the loop from vectorizing.
 static void mul_grad_a(void *ctx, long begin, long end) {
     const MulGradJob *j = ctx;
-    for (long i = begin; i < end; i++) j->ga[i] += j->g[i] * j->b[i % j->inner];
+    const float *b = j->b;
+    for (long o = begin; o < end; o++) {
+        float *ga = j->ga + o * j->inner;
+        const float *g = j->g + o * j->inner;
+        for (long i = 0; i < j->inner; i++) ga[i] += g[i] * b[i];
+    }
 }
 
 static void mul_backward(Node *n) {
@@ -85,7 +92,8 @@ static void mul_backward(Node *n) {
     long inner = (long)b->value.size, outer = (long)a->value.size / (inner ? inner : 1);
     if (a->requires_grad) {
         MulGradJob j = {a->grad, g, b->value.data, inner};
-        parallel_for((long)a->value.size, ELEMS_PER_CHUNK, mul_grad_a, &j);
+        long rows_per_chunk = inner > 0 && inner < ELEMS_PER_CHUNK ? ELEMS_PER_CHUNK / inner : 1;
+        parallel_for(outer, rows_per_chunk, mul_grad_a, &j);
     }
     if (b->requires_grad) broadcast_grad_b(b->grad, g, a->value.data, outer, inner);
 }

@@ -77,19 +77,25 @@ typedef struct UpdateJob {
 
 static void update_chunk(void *ctx, long begin, long end) {
     const UpdateJob *j = ctx;
+    // Local copies: through j->, every store to p, m or v might change j itself as far as the
+    // compiler knows, so it would reload the pointers and leave the loop scalar.
+    float *restrict p = j->p, *restrict m = j->m, *restrict v = j->v;
+    const float *restrict g = j->g;
+    float lr = j->lr, wd = j->wd;
     if (j->kind == OPTIM_ADAMW) {
+        float b1 = j->b1, b2 = j->b2, bias1 = j->bias1, bias2 = j->bias2, eps = j->eps;
         for (long i = begin; i < end; i++) {
-            float g = j->g[i];
-            j->m[i] = j->b1 * j->m[i] + (1.0f - j->b1) * g;
-            j->v[i] = j->b2 * j->v[i] + (1.0f - j->b2) * g * g;
-            float mhat = j->m[i] / j->bias1, vhat = j->v[i] / j->bias2;
-            j->p[i] -= j->lr * j->wd * j->p[i];
-            j->p[i] -= j->lr * mhat / (sqrtf(vhat) + j->eps);
+            m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+            v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+            float mhat = m[i] / bias1, vhat = v[i] / bias2;
+            p[i] -= lr * wd * p[i];
+            p[i] -= lr * mhat / (sqrtf(vhat) + eps);
         }
     } else {
+        float momentum = j->momentum;
         for (long i = begin; i < end; i++) {
-            j->m[i] = j->momentum * j->m[i] + j->g[i];
-            j->p[i] -= j->lr * (j->m[i] + j->wd * j->p[i]);
+            m[i] = momentum * m[i] + g[i];
+            p[i] -= lr * (m[i] + wd * p[i]);
         }
     }
 }
