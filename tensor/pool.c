@@ -16,6 +16,7 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,24 @@ static double now_us(void) {
     return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
 }
 
+// One turn of a spin-wait. The pause hint tells the core that this loop only waits: a core shared
+// by two hyperthreads gives its execution units to the other one, and the loop burns less power.
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+// One turn of a bounded spin: relax, and report when SPIN_MICROSECONDS have passed since start.
+// The clock is read once every 64 turns: read on every turn, clock_gettime took 27% of all CPU
+// samples in a profile of `hyena recall` on a busy machine.
+static bool spin_expired(unsigned turn, double start) {
+    cpu_relax();
+    return turn % 64 == 0 && now_us() - start >= SPIN_MICROSECONDS;
+}
+
 static void run_chunks(void) {
     long c;
     while ((c = atomic_fetch_add(&pool.next_chunk, 1)) < pool.n_chunks) {
@@ -72,9 +91,10 @@ static void *worker_main(void *arg) {
     unsigned long seen = 0;
     for (;;) {
         // Spin briefly, then sleep until the generation moves on.
-        unsigned long gen = atomic_load(&pool.generation);
-        for (double start = now_us(); gen == seen && !atomic_load(&pool.stop) && now_us() - start < SPIN_MICROSECONDS;)
-            gen = atomic_load(&pool.generation);
+        unsigned long gen;
+        double start = now_us();
+        for (unsigned turn = 1; (gen = atomic_load(&pool.generation)) == seen && !atomic_load(&pool.stop);)
+            if (spin_expired(turn++, start)) break;
         if (gen == seen) {
             pthread_mutex_lock(&pool.mutex);
             while ((gen = atomic_load(&pool.generation)) == seen && !atomic_load(&pool.stop))
@@ -169,8 +189,9 @@ void parallel_for(long n, long grain, ParallelFn fn, void *ctx) {
     run_chunks();
     inside_parallel_for = 0;
 
-    for (double start = now_us(); atomic_load(&pool.workers_busy) > 0 && now_us() - start < SPIN_MICROSECONDS;)
-        continue;
+    double start = now_us();
+    for (unsigned turn = 1; atomic_load(&pool.workers_busy) > 0;)
+        if (spin_expired(turn++, start)) break;
     if (atomic_load(&pool.workers_busy) > 0) {
         pthread_mutex_lock(&pool.mutex);
         while (atomic_load(&pool.workers_busy) > 0) pthread_cond_wait(&pool.done, &pool.mutex);
