@@ -17,6 +17,7 @@
 #include "../tensor/matmul.h"
 #include "../tensor/pool.h"
 #include "../tensor/rng.h"
+#include "build_info.h"
 #include "cli.h"
 #include "optim.h"
 
@@ -24,6 +25,9 @@ static int compare_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
+
+// Every JSON line starts the same way: which benchmark, and which build ran it.
+static void bench_line_begin(const char *name) { printf("{\"bench\":\"%s\",\"build\":\"%s\",", name, build_info()); }
 
 typedef void (*BenchFn)(void *ctx);
 
@@ -74,7 +78,8 @@ static void bench_matmul(const int *threads, int n_threads, int reps) {
                 rng_fill_uniform(&rng, mc.b, (long)mc.k * mc.n, -1, 1);
                 double ms = time_median(run_matmul, &mc, reps);
                 double gflops = 2.0 * mc.m * mc.k * mc.n / (ms * 1e6);
-                printf("{\"bench\":\"matmul\",\"m\":%d,\"k\":%d,\"n\":%d,\"trans\":\"%s\",\"threads\":%d,"
+                bench_line_begin("matmul");
+                printf("\"m\":%d,\"k\":%d,\"n\":%d,\"trans\":\"%s\",\"threads\":%d,"
                        "\"ms\":%.4f,\"gflops\":%.1f}\n",
                        mc.m, mc.k, mc.n, matmul_trans_name(mc.trans), threads[t], ms, gflops);
                 fflush(stdout);
@@ -115,7 +120,8 @@ static void bench_fft(const int *threads, int n_threads, int reps) {
                 fc.im = arena_alloc(&arena, sizeof(float) * bins);
                 rng_fill_uniform(&rng, fc.x, (long)fc.n * fc.batch, -1, 1);
                 double ms = time_median(run_fft_round_trip, &fc, reps);
-                printf("{\"bench\":\"fft\",\"n\":%d,\"batch\":%d,\"threads\":%d,\"ms\":%.4f,"
+                bench_line_begin("fft");
+                printf("\"n\":%d,\"batch\":%d,\"threads\":%d,\"ms\":%.4f,"
                        "\"us_per_signal\":%.3f}\n",
                        fc.n, fc.batch, threads[t], ms, ms * 1e3 / fc.batch);
                 fflush(stdout);
@@ -166,7 +172,8 @@ static void bench_fftconv(const int *threads, int n_threads, int reps) {
                 rng_fill_uniform(&rng, fc.gy, (long)n, -1, 1);
                 rng_fill_uniform(&rng, fc.bias, fc.D, -1, 1);
                 double ms = time_median(run_fftconv, &fc, fc.path == FFTCONV_DIRECT && fc.L >= 4096 ? 3 : reps);
-                printf("{\"bench\":\"fftconv\",\"L\":%d,\"D\":%d,\"B\":1,\"path\":\"%s\",\"threads\":%d,"
+                bench_line_begin("fftconv");
+                printf("\"L\":%d,\"D\":%d,\"B\":1,\"path\":\"%s\",\"threads\":%d,"
                        "\"ms\":%.4f}\n",
                        fc.L, fc.D, fc.path == FFTCONV_FFT ? "fft" : "direct", threads[t], ms);
                 fflush(stdout);
@@ -237,7 +244,8 @@ static void bench_operator(const int *threads, int n_threads, int reps) {
                 int case_reps = L >= 16384 || (oc.mixer == MIXER_ATTENTION && L >= 4096) ? 3 : reps;
                 double ms = time_median(run_operator, &oc, case_reps);
                 double peak_mb = (double)(step.high_water + pool_scratch_bytes()) / (1 << 20);
-                printf("{\"bench\":\"operator\",\"mixer\":\"%s\",\"L\":%d,\"D\":%d,\"B\":1,\"threads\":%d,"
+                bench_line_begin("operator");
+                printf("\"mixer\":\"%s\",\"L\":%d,\"D\":%d,\"B\":1,\"threads\":%d,"
                        "\"ms\":%.3f,\"peak_mb\":%.1f}\n",
                        oc.mixer == MIXER_HYENA ? "hyena" : "attention", L, D, threads[t], ms, peak_mb);
                 fflush(stdout);
@@ -298,7 +306,8 @@ static void bench_generate(const int *threads, int n_threads, int reps) {
                 int n = cached ? reps : (reps < 3 ? reps : 3);
                 qsort(times[cached], (size_t)n, sizeof(double), compare_double);
                 double ms = times[cached][n / 2];
-                printf("{\"bench\":\"generate\",\"cached\":%s,\"context\":%d,\"threads\":%d,\"tokens\":%d,"
+                bench_line_begin("generate");
+                printf("\"cached\":%s,\"context\":%d,\"threads\":%d,\"tokens\":%d,"
                        "\"ms\":%.2f,\"tokens_per_s\":%.1f}\n",
                        cached ? "true" : "false", context, threads[t], n_new, ms, n_new / (ms / 1e3));
                 fflush(stdout);
@@ -358,7 +367,8 @@ static void bench_train(const int *threads, int n_threads, int reps) {
             }
             TrainCase c = {&m, &opt, &tape, in, tg, B, T};
             double ms = time_median(run_train_step, &c, reps);
-            printf("{\"bench\":\"train\",\"batch\":%d,\"context\":%d,\"layers\":4,\"d_model\":128,\"threads\":%d,"
+            bench_line_begin("train");
+            printf("\"batch\":%d,\"context\":%d,\"layers\":4,\"d_model\":128,\"threads\":%d,"
                    "\"ms\":%.2f,\"tokens_per_s\":%.0f,\"peak_mb\":%.1f}\n",
                    B, T, threads[t], ms, B * T / (ms / 1e3), (double)(arena.high_water + pool_scratch_bytes()) / (1 << 20));
             fflush(stdout);

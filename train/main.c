@@ -4,6 +4,7 @@
 
 #include "../tensor/pool.h"
 #include "bench.h"
+#include "build_info.h"
 #include "check_reference.h"
 #include "evaluate.h"
 #include "recall.h"
@@ -24,7 +25,8 @@ static void usage(FILE *f) {
             "  bench NAME        time a kernel; prints JSON lines (hyena bench --help lists them)\n"
             "  check-reference F reproduce a PyTorch reference run of the Hyena operator\n"
             "  tokenizer CMD     train, encode or decode with a byte-level BPE tokenizer\n"
-            "  help              this text\n");
+            "  help              this text\n"
+            "  --version         the compiler, flags and vector ISA this binary was built with\n");
 }
 
 int main(int argc, char **argv) {
@@ -35,6 +37,10 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("hyena.c, built with %s\n", build_info());
         return 0;
     }
     if (strcmp(cmd, "bench") == 0) {
