@@ -12,14 +12,31 @@
 #   make clean
 
 BUILD  ?= build
+# The instruction set to build for (tensor/simd.h picks vector widths and tiles from it):
+#   make                              this machine's own (-march=native; -mcpu=native on ARM64,
+#                                     where Apple's clang refuses -march=native)
+#   make ARCH=-march=x86-64-v3        AVX2 + FMA, what most x86-64 laptops have
+#   make ARCH=                        the baseline of the target (SSE2 on x86-64): slower, runs anywhere
+#   make CC=aarch64-linux-gnu-gcc ARCH=-mcpu=neoverse-n1   a cross build (host tools use HOSTCC)
+UNAME_M := $(shell uname -m)
+ifneq ($(filter arm64 aarch64,$(UNAME_M)),)
+ARCH   ?= -mcpu=native
+else
 ARCH   ?= -march=native
+endif
 OPT    ?= -O3 $(ARCH)
+HOSTCC ?= cc
 # -ffp-contract=fast lets the compiler fuse a*b+c into one FMA instruction (ISO C mode would
-# forbid it); -ffast-math stays off because it would let the compiler assume no NaN exists,
-# and the training loop must be able to notice a NaN loss.
+# forbid it); -fno-math-errno lets sqrtf be one instruction (and vectorize) instead of a call that
+# could set errno, which nothing here reads. -ffast-math stays off because it would let the
+# compiler assume no NaN exists, and the training loop must be able to notice a NaN loss.
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror=implicit-function-declaration \
-             -ffp-contract=fast -pthread \
+             -ffp-contract=fast -fno-math-errno -pthread \
              -MMD -MP $(OPT) $(CFLAGS)
+# macOS hides sysconf(_SC_NPROCESSORS_ONLN) and friends behind _POSIX_C_SOURCE unless asked.
+ifeq ($(shell uname -s),Darwin)
+CFLAGS_ALL += -D_DARWIN_C_SOURCE
+endif
 LDLIBS_ALL = -pthread -lm $(LDLIBS)
 
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -53,9 +70,10 @@ $(BUILD)/obj/tests/%.o: tests/%.c
 EMBED_FILES := $(sort $(wildcard tutorials/*.md)) \
                $(sort $(wildcard tensor/*.[ch] autograd/*.[ch] hyena/*.[ch] data/*.[ch] train/*.[ch]))
 
+# A tool run during the build, so it is compiled for the build machine (HOSTCC), not the target.
 $(BUILD)/embed_corpus: data/embed_corpus.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 $< -o $@
+	$(HOSTCC) -O2 $< -o $@
 
 $(BUILD)/gen/default_corpus.c: $(BUILD)/embed_corpus $(EMBED_FILES)
 	@mkdir -p $(dir $@)
@@ -64,6 +82,9 @@ $(BUILD)/gen/default_corpus.c: $(BUILD)/embed_corpus $(EMBED_FILES)
 $(BUILD)/obj/gen/default_corpus.o: $(BUILD)/gen/default_corpus.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# `hyena --version` and every benchmark line name the flags this build was made with.
+$(BUILD)/obj/train/build_info.o: CFLAGS_ALL += -DHYENA_BUILD_FLAGS='"$(strip $(OPT) $(CFLAGS))"'
 
 $(BUILD)/libhyena.a: $(LIB_OBJ) $(BUILD)/obj/gen/default_corpus.o
 	@rm -f $@
@@ -76,8 +97,12 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libhyena.a
 	$(CC) $(CFLAGS_ALL) $^ -o $@ $(CHECK_LIBS) $(LDLIBS_ALL)
 
 # Tests run from the top of the tree: they read tutorials/ and sources to check quoted code.
+# RUN prefixes the test binary: an emulator for a cross build, e.g.
+#   make CC=aarch64-linux-gnu-gcc ARCH=-mcpu=neoverse-n1 BUILD=build/aarch64 \
+#        RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
+RUN ?=
 test: $(BUILD)/run_tests $(BUILD)/hyena
-	$(BUILD)/run_tests
+	$(RUN) $(BUILD)/run_tests
 
 $(BUILD)/tutorials/%: tutorials/examples/%.c $(BUILD)/libhyena.a
 	@mkdir -p $(dir $@)
@@ -95,10 +120,21 @@ sanitize:
 tsan:
 	$(MAKE) BUILD=build/tsan OPT="-O1 -g -fsanitize=thread" LDLIBS="-fsanitize=thread" test
 
-# Only what is missing is installed; sudo only when not already root.
+# Only what is missing is installed: with Homebrew on macOS (the compiler is Apple's clang, from
+# `xcode-select --install`), with apt elsewhere (sudo only when not already root).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 deps:
-	@missing=""; \
+	@if [ "$$(uname -s)" = Darwin ]; then \
+	    command -v cc >/dev/null 2>&1 || { echo "hyena: no C compiler: run 'xcode-select --install' first" >&2; exit 1; }; \
+	    command -v brew >/dev/null 2>&1 || { echo "hyena: Homebrew is needed for Check (https://brew.sh)" >&2; exit 1; }; \
+	    missing=""; \
+	    command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	    pkg-config --exists check 2>/dev/null || missing="$$missing check"; \
+	    if [ -n "$$missing" ]; then echo "installing:$$missing"; brew install $$missing; \
+	    else echo "dependencies present"; fi; \
+	    exit 0; \
+	fi; \
+	missing=""; \
 	command -v cc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	pkg-config --exists check 2>/dev/null || missing="$$missing check"; \

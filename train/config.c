@@ -141,7 +141,7 @@ bool train_config_parse(TrainConfig *c, int argc, char **argv, bool *help) {
             return false;
         }
     const char *mixer = NULL;
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc; i += 2) {  // every option takes a value
         const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(f, "--help") == 0 || strcmp(f, "-h") == 0) {
             *help = true;
@@ -198,7 +198,6 @@ bool train_config_parse(TrainConfig *c, int argc, char **argv, bool *help) {
             return false;
         }
         if (!ok) return false;
-        i++;
     }
     if (mixer && !parse_mixer(&c->model, mixer)) return false;
     if (c->optim.min_lr > c->optim.lr) {
