@@ -51,6 +51,44 @@ static inline void vec_store(float *p, vecf v) { memcpy(p, &v, sizeof v); }
 
 static inline vecf vec_splat(float x) { return (vecf){0} + x; }
 
+// ---- four floats, on every target: the unit of the small transposes in fft.c
+
+typedef float vec4 __attribute__((vector_size(4 * sizeof(float))));
+
+static inline vec4 vec4_load(const float *p) {
+    vec4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void vec4_store(float *p, vec4 v) { memcpy(p, &v, sizeof v); }
+
+// Shuffles pick lanes of a (0-3) and b (4-7). The two compilers spell it differently; the
+// instructions are the same (unpcklps/shufps on x86, zip1/uzp1 on ARM).
+#if defined(__clang__)
+#define VEC4_SHUFFLE(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+typedef int vec4_index __attribute__((vector_size(4 * sizeof(int))));
+#define VEC4_SHUFFLE(a, b, i, j, k, l) __builtin_shuffle(a, b, (vec4_index){i, j, k, l})
+#endif
+
+static inline vec4 vec4_interleave_low(vec4 a, vec4 b) { return VEC4_SHUFFLE(a, b, 0, 4, 1, 5); }   // a0 b0 a1 b1
+static inline vec4 vec4_interleave_high(vec4 a, vec4 b) { return VEC4_SHUFFLE(a, b, 2, 6, 3, 7); }  // a2 b2 a3 b3
+static inline vec4 vec4_low_halves(vec4 a, vec4 b) { return VEC4_SHUFFLE(a, b, 0, 1, 4, 5); }       // a0 a1 b0 b1
+static inline vec4 vec4_high_halves(vec4 a, vec4 b) { return VEC4_SHUFFLE(a, b, 2, 3, 6, 7); }      // a2 a3 b2 b3
+static inline vec4 vec4_evens(vec4 a, vec4 b) { return VEC4_SHUFFLE(a, b, 0, 2, 4, 6); }            // a0 a2 b0 b2
+static inline vec4 vec4_odds(vec4 a, vec4 b) { return VEC4_SHUFFLE(a, b, 1, 3, 5, 7); }             // a1 a3 b1 b3
+
+// r[i][j] <- r[j][i] for a 4x4 block held in four vectors: two rounds of interleaving.
+static inline void vec4_transpose(vec4 r[4]) {
+    vec4 t0 = vec4_interleave_low(r[0], r[1]), t1 = vec4_interleave_high(r[0], r[1]);
+    vec4 t2 = vec4_interleave_low(r[2], r[3]), t3 = vec4_interleave_high(r[2], r[3]);
+    r[0] = vec4_low_halves(t0, t2);
+    r[1] = vec4_high_halves(t0, t2);
+    r[2] = vec4_low_halves(t1, t3);
+    r[3] = vec4_high_halves(t1, t3);
+}
+
 // The vector ISA this build uses, for `hyena --version` and the benchmarks' "build" field.
 static inline const char *vec_isa_name(void) {
 #if defined(__AVX512F__)

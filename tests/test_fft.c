@@ -77,6 +77,7 @@ START_TEST(test_rfft_matches_double_dft_for_every_size_up_to_4096) {
     for (int n = 1; n <= 4096; n *= 2) {
         check_against_dft(n, 1, 0);   // one signal: the four-step path from n = 256
         check_against_dft(n, 3, 0);   // a few signals side by side: the column path
+        check_against_dft(n, 7, 0);   // 4 signals through the vector transposes, 3 through the scalar ones
     }
 }
 END_TEST
