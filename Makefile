@@ -28,10 +28,12 @@ OPT    ?= -O3 $(ARCH)
 HOSTCC ?= cc
 # -ffp-contract=fast lets the compiler fuse a*b+c into one FMA instruction (ISO C mode would
 # forbid it); -fno-math-errno lets sqrtf be one instruction (and vectorize) instead of a call that
-# could set errno, which nothing here reads. -ffast-math stays off because it would let the
-# compiler assume no NaN exists, and the training loop must be able to notice a NaN loss.
+# could set errno, which nothing here reads; -fno-trapping-math says that no code here looks at
+# floating-point exception flags, so a branch-free `x < 0 ? a : b` may compute both sides (without
+# it gcc left the GELU loop scalar on AVX2 and SSE2). -ffast-math stays off because it would let
+# the compiler assume no NaN exists, and the training loop must be able to notice a NaN loss.
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror=implicit-function-declaration \
-             -ffp-contract=fast -fno-math-errno -pthread \
+             -ffp-contract=fast -fno-math-errno -fno-trapping-math -pthread \
              -MMD -MP $(OPT) $(CFLAGS)
 # macOS hides sysconf(_SC_NPROCESSORS_ONLN) and friends behind _POSIX_C_SOURCE unless asked.
 ifeq ($(shell uname -s),Darwin)
@@ -58,11 +60,12 @@ TUTOR_BIN := $(TUTOR_SRC:tutorials/examples/%.c=$(BUILD)/tutorials/%)
 .PHONY: all test debug sanitize tsan tutorials deps shakespeare clean
 all: $(BUILD)/libhyena.a $(BUILD)/hyena
 
-$(BUILD)/obj/%.o: %.c
+# Every object also depends on this Makefile: a changed flag must rebuild what it compiled.
+$(BUILD)/obj/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/obj/tests/%.o: tests/%.c
+$(BUILD)/obj/tests/%.o: tests/%.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -c $< -o $@
 

@@ -86,9 +86,13 @@ static void pack_b_panel(float *panel, const float *b, int k, int n, MatmulTrans
 // [kc][MR], zero padded to a multiple of MR.
 static void pack_a_tile(float *dst, const float *a, int m, int k, MatmulTrans t, int i0, int mc, int k0, int kc) {
     if (t == MATMUL_TN) {          // A stored [k, m]: the tile's mc values at depth kk are contiguous
-        for (int kk = 0; kk < kc; kk++) {
-            const float *src = a + (long)(k0 + kk) * m + i0;
-            for (int r = 0; r < mc; r++) dst[(long)(r / MR) * MR * kc + kk * MR + r % MR] = src[r];
+        for (int r0 = 0; r0 < mc; r0 += MR) {
+            float *panel = dst + (long)r0 * kc;
+            int rows = mc - r0 < MR ? mc - r0 : MR;
+            for (int kk = 0; kk < kc; kk++) {
+                const float *src = a + (long)(k0 + kk) * m + i0 + r0;
+                for (int i = 0; i < rows; i++) panel[kk * MR + i] = src[i];
+            }
         }
     } else {                       // A stored [m, k]: row i of A becomes one column of a panel
         for (int r = 0; r < mc; r++) {
