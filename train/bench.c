@@ -1,7 +1,8 @@
 // bench.c - benchmarks print JSON lines so that runs can be compared by tools, not eyes.
 //
-// Every case is run once to warm up (page faults, caches, FFT plans), then `reps` times; "ms" is
-// the median, which a single slow run (another process, a page fault) cannot move.
+// Every case is warmed up (page faults, caches, FFT plans, and the core's clock, which needs some
+// milliseconds of work to ramp up), then run `reps` times; "ms" is the median, which a single slow
+// run (another process, a page fault) cannot move.
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 
@@ -31,12 +32,15 @@ static void bench_line_begin(const char *name) { printf("{\"bench\":\"%s\",\"bui
 
 typedef void (*BenchFn)(void *ctx);
 
-// Median wall time of fn(ctx) in milliseconds, after one warm-up call.
+// Median wall time of fn(ctx) in milliseconds, after warm-up calls for at least 50 ms (at least
+// one call). With a single warm-up call, the first small case of a run often measured 40% slow.
 static double time_median(BenchFn fn, void *ctx, int reps) {
     double times[64];
     if (reps > 64) reps = 64;
     if (reps < 1) reps = 1;
-    fn(ctx);
+    double warm_start = cli_seconds();
+    do fn(ctx);
+    while (cli_seconds() - warm_start < 0.05);
     for (int r = 0; r < reps; r++) {
         double t0 = (cli_seconds() * 1e3);
         fn(ctx);
