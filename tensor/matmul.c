@@ -17,7 +17,7 @@
 //
 // Threads take tiles of C (MC rows of the current column block), so every element of C is
 // summed by exactly one thread in the same k order: the result does not depend on the thread
-// count. Edge tiles are computed in full on zero-padded panels and only the valid part is added.
+// count. Edge tiles are computed in full on zero-padded panels and only the valid part is written: stored by the first depth block, added by the others.
 #include "matmul.h"
 
 #include <stdalign.h>
@@ -112,7 +112,7 @@ static void pack_a_tile(float *dst, const float *a, int m, int k, MatmulTrans t,
 // every acc[i][v] in a register for the whole k loop. micro_kernel_naive below is the same sum
 // with scalars, the version to read first; the tests compare the two.
 static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c,
-                         int ldc, int rows, int cols) {
+                         int ldc, int rows, int cols, bool overwrite) {
     vecf acc[MR][NV];
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < NV; v++) acc[i][v] = vec_splat(0.0f);
@@ -128,30 +128,30 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
         for (int i = 0; i < MR; i++)
             for (int v = 0; v < NV; v++) {
                 float *ci = c + (long)i * ldc + v * VEC_FLOATS;
-                vec_store(ci, vec_load(ci) + acc[i][v]);
+                vec_store(ci, (overwrite ? vec_splat(0.0f) : vec_load(ci)) + acc[i][v]);
             }
     } else {
         float tile[MR][NR];
         memcpy(tile, acc, sizeof tile);
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++) c[(long)i * ldc + j] += tile[i][j];
+            for (int j = 0; j < cols; j++) c[(long)i * ldc + j] = (overwrite ? 0.0f : c[(long)i * ldc + j]) + tile[i][j];
     }
 }
 
 // The same computation with one float at a time: what the vector version means, and what
 // matmul_scalar_kernel runs in its place so that the tests can compare the two.
 static void micro_kernel_naive(int kc, const float *restrict a, const float *restrict b, float *restrict c,
-                               int ldc, int rows, int cols) {
+                               int ldc, int rows, int cols, bool overwrite) {
     float acc[MR][NR] = {{0}};
     for (int kk = 0; kk < kc; kk++)
         for (int i = 0; i < MR; i++)
             for (int j = 0; j < NR; j++) acc[i][j] += a[kk * MR + i] * b[kk * NR + j];
     for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++) c[(long)i * ldc + j] += acc[i][j];
+        for (int j = 0; j < cols; j++) c[(long)i * ldc + j] = (overwrite ? 0.0f : c[(long)i * ldc + j]) + acc[i][j];
 }
 
 typedef void MicroKernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, int ldc,
-                         int rows, int cols);
+                         int rows, int cols, bool overwrite);
 
 typedef struct MatmulJob {
     MicroKernel *kernel;
@@ -161,6 +161,7 @@ typedef struct MatmulJob {
     int m, k, n;
     MatmulTrans trans;
     int k0, kc, j0, nc;
+    bool overwrite;  // the first depth block of C = A·B stores its sums; later blocks add to them
 } MatmulJob;
 
 // Task p packs panel p of the current B block (panels are independent, so any thread may).
@@ -188,7 +189,7 @@ static void matmul_row_tile(void *ctx, long begin, long end) {
                 int rows = mc - r < MR ? mc - r : MR;
                 float *ctile = job->c + (long)(i0 + r) * job->n + job->j0 + p;
                 job->kernel(job->kc, apack + (long)r * job->kc, job->bpack + (long)p * job->kc, ctile,
-                             job->n, rows, cols);
+                             job->n, rows, cols, job->overwrite);
             }
         }
     }
@@ -226,7 +227,7 @@ static void matvec(float *c, const float *a, const float *b, int k, int n, Matmu
 
 static void matmul_blocked(MicroKernel *kernel, float *c, const float *a, const float *b, int m, int k, int n,
                            MatmulTrans trans, bool accumulate) {
-    if (!accumulate) {
+    if (!accumulate && k == 0) {  // an empty sum: no depth block will store anything
         ZeroJob z = {c, n};
         parallel_for(m, 64, zero_rows, &z);
     }
@@ -237,7 +238,7 @@ static void matmul_blocked(MicroKernel *kernel, float *c, const float *a, const 
         int kc = k - k0 < KC ? k - k0 : KC;
         for (int j0 = 0; j0 < n; j0 += NC) {
             int nc = n - j0 < NC ? n - j0 : NC;
-            MatmulJob job = {kernel, c, a, b, bpack, m, k, n, trans, k0, kc, j0, nc};
+            MatmulJob job = {kernel, c, a, b, bpack, m, k, n, trans, k0, kc, j0, nc, !accumulate && k0 == 0};
             parallel_for((nc + NR - 1) / NR, 1, matmul_pack_b, &job);
             parallel_for((m + MC - 1) / MC, 1, matmul_row_tile, &job);
         }
