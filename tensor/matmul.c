@@ -17,7 +17,8 @@
 //
 // Threads take tiles of C (MC rows of the current column block), so every element of C is
 // summed by exactly one thread in the same k order: the result does not depend on the thread
-// count. Edge tiles are computed in full on zero-padded panels and only the valid part is written: stored by the first depth block, added by the others.
+// count. Edge tiles are computed in full on zero-padded panels and only the valid part is
+// written: stored by the first depth block (no separate pass zeroes C), added by the others.
 #include "matmul.h"
 
 #include <stdalign.h>
