@@ -329,37 +329,23 @@ static void unpack_rows(const float *zr, const float *zi, int g, float *y, int l
     }
 }
 
-// rows[c][k] <-> cols[k][c] for k < n, c < g, tiled the same way.
-static void rows_to_columns(const float *rows, long row_stride, int n, int g, float *cols) {
-    int g4 = g / 4 * 4;
-    for (int k0 = 0; k0 < n; k0 += TILE) {
-        int k1 = n - k0 < TILE ? n : k0 + TILE, k4 = k0 + (k1 - k0) / 4 * 4;
-        for (int c = 0; c < g4; c += 4)
-            for (int k = k0; k < k4; k += 4) {
-                vec4 r[4];
-                for (int i = 0; i < 4; i++) r[i] = vec4_load(rows + (c + i) * row_stride + k);
-                vec4_transpose(r);
-                for (int i = 0; i < 4; i++) vec4_store(cols + (long)(k + i) * g + c, r[i]);
-            }
-        for (int c = 0; c < g; c++)
-            for (int k = c < g4 ? k4 : k0; k < k1; k++) cols[(long)k * g + c] = rows[c * row_stride + k];
-    }
-}
-
-static void columns_to_rows(const float *cols, int n, int g, float *rows, long row_stride) {
-    int g4 = g / 4 * 4;
-    for (int k0 = 0; k0 < n; k0 += TILE) {
-        int k1 = n - k0 < TILE ? n : k0 + TILE, k4 = k0 + (k1 - k0) / 4 * 4;
-        for (int c = 0; c < g4; c += 4)
-            for (int k = k0; k < k4; k += 4) {
-                vec4 r[4];
-                for (int i = 0; i < 4; i++) r[i] = vec4_load(cols + (long)(k + i) * g + c);
-                vec4_transpose(r);
-                for (int i = 0; i < 4; i++) vec4_store(rows + (c + i) * row_stride + k, r[i]);
-            }
-        for (int c = 0; c < g; c++)
-            for (int k = c < g4 ? k4 : k0; k < k1; k++) rows[c * row_stride + k] = cols[(long)k * g + c];
-    }
+// dst[j][i] = src[i][j] for i < rows, j < cols, in tiles of TILE x TILE, and 4x4 vector blocks
+// inside a tile. Between rows of signals and columns of signals both ways: rows[c][k] <-> cols[k][c].
+static void transpose(const float *src, long src_stride, int rows, int cols, float *dst, long dst_stride) {
+    for (int i0 = 0; i0 < rows; i0 += TILE)
+        for (int j0 = 0; j0 < cols; j0 += TILE) {
+            int i1 = rows - i0 < TILE ? rows : i0 + TILE, i4 = i0 + (i1 - i0) / 4 * 4;
+            int j1 = cols - j0 < TILE ? cols : j0 + TILE, j4 = j0 + (j1 - j0) / 4 * 4;
+            for (int i = i0; i < i4; i += 4)
+                for (int j = j0; j < j4; j += 4) {
+                    vec4 r[4];
+                    for (int q = 0; q < 4; q++) r[q] = vec4_load(src + (i + q) * src_stride + j);
+                    vec4_transpose(r);
+                    for (int q = 0; q < 4; q++) vec4_store(dst + (j + q) * dst_stride + i, r[q]);
+                }
+            for (int i = i0; i < i1; i++)
+                for (int j = i < i4 ? j4 : j0; j < j1; j++) dst[j * dst_stride + i] = src[i * src_stride + j];
+        }
 }
 
 void fft_rfft_columns(const FftPlan *p, const float *x, int len, long t_stride, long c_stride, int g, float *re,
@@ -441,8 +427,8 @@ static void rfft_groups(void *ctx, long begin, long end) {
     for (long grp = begin; grp < end; grp++) {
         int c0 = (int)grp * j->group, g = j->batch - c0 < j->group ? j->batch - c0 : j->group;
         fft_rfft_columns(j->plan, j->x + (long)c0 * n, n, 1, n, g, cre, cim, scratch);
-        columns_to_rows(cre, bins, g, j->re + (long)c0 * bins, bins);
-        columns_to_rows(cim, bins, g, j->im + (long)c0 * bins, bins);
+        transpose(cre, g, bins, g, j->re + (long)c0 * bins, bins);
+        transpose(cim, g, bins, g, j->im + (long)c0 * bins, bins);
     }
 }
 
@@ -454,8 +440,8 @@ static void irfft_groups(void *ctx, long begin, long end) {
     float *cre = scratch + work, *cim = cre + (size_t)bins * j->group;
     for (long grp = begin; grp < end; grp++) {
         int c0 = (int)grp * j->group, g = j->batch - c0 < j->group ? j->batch - c0 : j->group;
-        rows_to_columns(j->re_in + (long)c0 * bins, bins, bins, g, cre);
-        rows_to_columns(j->im_in + (long)c0 * bins, bins, bins, g, cim);
+        transpose(j->re_in + (long)c0 * bins, bins, g, bins, cre, g);
+        transpose(j->im_in + (long)c0 * bins, bins, g, bins, cim, g);
         fft_irfft_columns(j->plan, cre, cim, g, j->x_out + (long)c0 * n, n, 1, n, false, scratch);
     }
 }

@@ -13,26 +13,40 @@
 static const int shapes[][3] = {{1, 1, 1}, {1, 7, 1}, {3, 5, 2}, {9, 33, 17}, {64, 64, 64},
                                 {70, 300, 45}, {13, 600, 530}, {200, 17, 600}};
 
+// Random A, B and C for one product, and `want`, a copy of C for the computation to compare with.
+typedef struct Product {
+    float *a, *b, *c, *want;
+} Product;
+
+static Product random_product(Rng *r, int m, int k, int n) {
+    Product p = {malloc(sizeof(float) * m * k), malloc(sizeof(float) * k * n), malloc(sizeof(float) * m * n),
+                 malloc(sizeof(float) * m * n)};
+    rng_fill_uniform(r, p.a, (long)m * k, -1, 1);
+    rng_fill_uniform(r, p.b, (long)k * n, -1, 1);
+    rng_fill_uniform(r, p.c, (long)m * n, -1, 1);
+    memcpy(p.want, p.c, sizeof(float) * m * n);
+    return p;
+}
+
+static void free_product(Product *p) {
+    free(p->a);
+    free(p->b);
+    free(p->c);
+    free(p->want);
+}
+
 static void check_against_reference(MatmulTrans trans, bool accumulate) {
     Rng r = rng_new(11);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
-        float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
-        float *c = malloc(sizeof(float) * m * n), *want = malloc(sizeof(float) * m * n);
-        rng_fill_uniform(&r, a, (long)m * k, -1, 1);
-        rng_fill_uniform(&r, b, (long)k * n, -1, 1);
-        rng_fill_uniform(&r, c, (long)m * n, -1, 1);
-        memcpy(want, c, sizeof(float) * m * n);
-        matmul(c, a, b, m, k, n, trans, accumulate);
-        matmul_reference(want, a, b, m, k, n, trans, accumulate);
+        Product p = random_product(&r, m, k, n);
+        matmul(p.c, p.a, p.b, m, k, n, trans, accumulate);
+        matmul_reference(p.want, p.a, p.b, m, k, n, trans, accumulate);
         for (long i = 0; i < (long)m * n; i++)
-            ck_assert_msg(fabsf(c[i] - want[i]) <= 1e-5f * (float)k + 1e-6f,
+            ck_assert_msg(fabsf(p.c[i] - p.want[i]) <= 1e-5f * (float)k + 1e-6f,
                           "%s m=%d k=%d n=%d element %ld: got %g want %g", matmul_trans_name(trans), m, k, n, i,
-                          c[i], want[i]);
-        free(a);
-        free(b);
-        free(c);
-        free(want);
+                          p.c[i], p.want[i]);
+        free_product(&p);
     }
 }
 
@@ -57,22 +71,14 @@ START_TEST(test_matmul_vector_kernel_equals_scalar_kernel) {
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int t = MATMUL_NN; t <= MATMUL_TN; t++) {
             int m = shapes[s][0] + 1, k = shapes[s][1], n = shapes[s][2];  // m = 1 would take the matvec path
-            float *a = malloc(sizeof(float) * m * k), *b = malloc(sizeof(float) * k * n);
-            float *c = malloc(sizeof(float) * m * n), *want = malloc(sizeof(float) * m * n);
-            rng_fill_uniform(&r, a, (long)m * k, -1, 1);
-            rng_fill_uniform(&r, b, (long)k * n, -1, 1);
-            rng_fill_uniform(&r, c, (long)m * n, -1, 1);
-            memcpy(want, c, sizeof(float) * m * n);
-            matmul(c, a, b, m, k, n, (MatmulTrans)t, true);
-            matmul_scalar_kernel(want, a, b, m, k, n, (MatmulTrans)t, true);
+            Product p = random_product(&r, m, k, n);
+            matmul(p.c, p.a, p.b, m, k, n, (MatmulTrans)t, true);
+            matmul_scalar_kernel(p.want, p.a, p.b, m, k, n, (MatmulTrans)t, true);
             for (long i = 0; i < (long)m * n; i++)
-                ck_assert_msg(c[i] == want[i], "%s m=%d k=%d n=%d (tile %dx%d) element %ld: vector %.9g scalar %.9g",
+                ck_assert_msg(p.c[i] == p.want[i], "%s m=%d k=%d n=%d (tile %dx%d) element %ld: vector %.9g scalar %.9g",
                               matmul_trans_name((MatmulTrans)t), m, k, n, matmul_tile_rows(), matmul_tile_cols(), i,
-                              c[i], want[i]);
-            free(a);
-            free(b);
-            free(c);
-            free(want);
+                              p.c[i], p.want[i]);
+            free_product(&p);
         }
 }
 END_TEST
