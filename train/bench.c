@@ -18,6 +18,7 @@
 #include "../tensor/matmul.h"
 #include "../tensor/pool.h"
 #include "../tensor/rng.h"
+#include "../tensor/simd.h"
 #include "build_info.h"
 #include "cli.h"
 #include "optim.h"
@@ -48,6 +49,56 @@ static double time_median(BenchFn fn, void *ctx, int reps) {
     }
     qsort(times, (size_t)reps, sizeof(double), compare_double);
     return times[reps / 2];
+}
+
+// ---------------------------------------------------------------- peak
+
+// The machine's FMA peak for this build's vectors: every task runs PEAK_CHAINS independent chains
+// of acc = acc * x + y held in registers, never touching memory. One chain alone would wait on the
+// FMA's latency (4 cycles) with two FMA units idle; 12 chains keep both busy. A kernel's GFLOP/s
+// divided by this number is how close it comes to what the core can do.
+#define PEAK_CHAINS 12
+#define PEAK_TASKS_PER_THREAD 16  // many small tasks, so a late-waking thread still gets its share
+#define PEAK_ITERATIONS 200000
+
+typedef struct PeakCase {
+    int tasks;
+    float *sink;  // one result per task, so the compiler cannot drop the loop
+} PeakCase;
+
+static void peak_tasks(void *ctx, long begin, long end) {
+    const PeakCase *pc = ctx;
+    for (long task = begin; task < end; task++) {
+        vecf acc[PEAK_CHAINS];
+        for (int c = 0; c < PEAK_CHAINS; c++) acc[c] = vec_splat(1e-3f * (float)c);
+        vecf x = vec_splat(0.999999f), y = vec_splat(1e-7f);
+        for (int it = 0; it < PEAK_ITERATIONS; it++)
+            for (int c = 0; c < PEAK_CHAINS; c++) acc[c] = acc[c] * x + y;
+        float total = 0.0f;
+        for (int c = 0; c < PEAK_CHAINS; c++)
+            for (int lane = 0; lane < VEC_FLOATS; lane++) total += acc[c][lane];
+        pc->sink[task] = total;
+    }
+}
+
+static void run_peak(void *ctx) {
+    PeakCase *pc = ctx;
+    parallel_for(pc->tasks, 1, peak_tasks, pc);
+}
+
+static void bench_peak(const int *threads, int n_threads, int reps) {
+    for (int t = 0; t < n_threads; t++) {
+        pool_init(threads[t]);
+        PeakCase pc = {PEAK_TASKS_PER_THREAD * threads[t], NULL};
+        pc.sink = malloc(sizeof(float) * (size_t)pc.tasks);
+        double ms = time_median(run_peak, &pc, reps);
+        double flops = 2.0 * PEAK_CHAINS * VEC_FLOATS * (double)PEAK_ITERATIONS * pc.tasks;
+        bench_line_begin("peak");
+        printf("\"threads\":%d,\"vector_floats\":%d,\"ms\":%.3f,\"gflops\":%.1f}\n", threads[t], VEC_FLOATS, ms,
+               flops / (ms * 1e6));
+        fflush(stdout);
+        free(pc.sink);
+    }
 }
 
 // ---------------------------------------------------------------- matmul
@@ -393,6 +444,7 @@ typedef struct Benchmark {
 } Benchmark;
 
 static const Benchmark benchmarks[] = {
+    {"peak", "the FMA peak of this build's vectors: register-only multiply-adds, per thread count"},
     {"matmul", "C = A·B and the two transposed forms, the issue's shapes plus 512^3 and 1024^3"},
     {"fft", "real FFT round trip (rfft then irfft), 1 and 128 signals, n = 2^8 .. 2^20"},
     {"fftconv", "long convolution forward+backward, B=1, D=128, L = 2^4 .. 2^16, FFT and direct paths"},
@@ -405,7 +457,7 @@ static void bench_usage(FILE *f) {
     fprintf(f,
             "usage: hyena bench NAME [--threads LIST] [--reps N]\n"
             "  Times a kernel and prints one JSON object per line; \"ms\" is the median of N runs\n"
-            "  after one warm-up run.\n"
+            "  after warming up for 50 ms.\n"
             "  --threads LIST  comma-separated thread counts to run (default: 1,<cores>)\n"
             "  --reps N        timed runs per case (default 11, at most 64)\n"
             "benchmarks:\n");
@@ -435,6 +487,10 @@ int bench_main(int argc, char **argv) {
             fprintf(stderr, "hyena bench: unknown or incomplete option '%s' (see hyena bench --help)\n", argv[i]);
             return 2;
         }
+    }
+    if (strcmp(name, "peak") == 0) {
+        bench_peak(threads, n_threads, reps);
+        return 0;
     }
     if (strcmp(name, "matmul") == 0) {
         bench_matmul(threads, n_threads, reps);
