@@ -329,20 +329,30 @@ static void unpack_rows(const float *zr, const float *zi, int g, float *y, int l
     }
 }
 
+// One 4x4 block: dst[j + q][i + p] = src[i + p][j + q], through four vector registers.
+static inline void transpose_block4(const float *src, long src_stride, float *dst, long dst_stride, int i, int j) {
+    vec4 r[4];
+    for (int q = 0; q < 4; q++) r[q] = vec4_load(src + (i + q) * src_stride + j);
+    vec4_transpose(r);
+    for (int q = 0; q < 4; q++) vec4_store(dst + (j + q) * dst_stride + i, r[q]);
+}
+
 // dst[j][i] = src[i][j] for i < rows, j < cols, in tiles of TILE x TILE, and 4x4 vector blocks
 // inside a tile. Between rows of signals and columns of signals both ways: rows[c][k] <-> cols[k][c].
+// One side is short (at most FFT_COLUMNS signals): its blocks are the outer loop, so that the
+// four long rows being read or written advance in order (the other order was 10% slower at n = 4096).
 static void transpose(const float *src, long src_stride, int rows, int cols, float *dst, long dst_stride) {
     for (int i0 = 0; i0 < rows; i0 += TILE)
         for (int j0 = 0; j0 < cols; j0 += TILE) {
             int i1 = rows - i0 < TILE ? rows : i0 + TILE, i4 = i0 + (i1 - i0) / 4 * 4;
             int j1 = cols - j0 < TILE ? cols : j0 + TILE, j4 = j0 + (j1 - j0) / 4 * 4;
-            for (int i = i0; i < i4; i += 4)
-                for (int j = j0; j < j4; j += 4) {
-                    vec4 r[4];
-                    for (int q = 0; q < 4; q++) r[q] = vec4_load(src + (i + q) * src_stride + j);
-                    vec4_transpose(r);
-                    for (int q = 0; q < 4; q++) vec4_store(dst + (j + q) * dst_stride + i, r[q]);
-                }
+            if (rows <= cols) {
+                for (int i = i0; i < i4; i += 4)
+                    for (int j = j0; j < j4; j += 4) transpose_block4(src, src_stride, dst, dst_stride, i, j);
+            } else {
+                for (int j = j0; j < j4; j += 4)
+                    for (int i = i0; i < i4; i += 4) transpose_block4(src, src_stride, dst, dst_stride, i, j);
+            }
             for (int i = i0; i < i1; i++)
                 for (int j = i < i4 ? j4 : j0; j < j1; j++) dst[j * dst_stride + i] = src[i * src_stride + j];
         }
