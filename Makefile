@@ -101,8 +101,9 @@ $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libhyena.a
 
 # Tests run from the top of the tree: they read tutorials/ and sources to check quoted code.
 # RUN prefixes the test binary: an emulator for a cross build, e.g.
-#   make CC=aarch64-linux-gnu-gcc ARCH=-mcpu=neoverse-n1 BUILD=build/aarch64 \
-#        RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
+#   make CC=aarch64-linux-gnu-gcc ARCH=-mcpu=neoverse-n1 BUILD=build/aarch64 LDLIBS=-static \
+#        RUN=qemu-aarch64 test
+# (static: Debian 12's qemu-user hung in the first pthread_create of a dynamically linked program)
 RUN ?=
 test: $(BUILD)/run_tests $(BUILD)/hyena
 	$(RUN) $(BUILD)/run_tests

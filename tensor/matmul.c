@@ -9,11 +9,12 @@
 //      block of A rows into micro-panels of MR rows ([KC][MR]). The micro-kernel then reads
 //      both with unit stride, whatever the transposition of the original matrices: packing is
 //      the only code that knows about MATMUL_NT and MATMUL_TN.
-//   3. The micro-kernel. An MR x NR tile of C is accumulated in local variables for the whole
-//      depth of the block: per step k it loads NR values of B and MR values of A and does
-//      MR*NR multiply-adds. With the sizes below the accumulator fits in the CPU's vector
-//      registers, and the compiler turns the j-loop into vector FMAs (check with
-//      `objdump -d build/obj/tensor/matmul.o`, or see tutorials/01-tensors.md).
+//   3. The micro-kernel. An MR x NR tile of C is accumulated in registers for the whole depth
+//      of the block: per step k it loads NR values of B and MR values of A and does MR*NR
+//      multiply-adds. It is written on the vector type of simd.h, with MR and NR chosen per
+//      instruction set so that the tile fits the vector registers; gcc and clang then emit one
+//      FMA per accumulator (check with `objdump -d build/obj/tensor/matmul.o`, or see
+//      tutorials/01-tensors.md).
 //
 // Threads take tiles of C (MC rows of the current column block), so every element of C is
 // summed by exactly one thread in the same k order: the result does not depend on the thread
@@ -190,7 +191,7 @@ static void matmul_row_tile(void *ctx, long begin, long end) {
                 int rows = mc - r < MR ? mc - r : MR;
                 float *ctile = job->c + (long)(i0 + r) * job->n + job->j0 + p;
                 job->kernel(job->kc, apack + (long)r * job->kc, job->bpack + (long)p * job->kc, ctile,
-                             job->n, rows, cols, job->overwrite);
+                            job->n, rows, cols, job->overwrite);
             }
         }
     }
