@@ -25,27 +25,12 @@ static long broadcast_inner(const char *op, const Var *a, const Var *b) {
     return (long)b->value.size;
 }
 
-// ---- the reduction shared by the two broadcasting backwards: gb[i] += sum_o g[o,i] * (a or 1)
-
-typedef struct ColumnSumJob {
-    float *gb;
-    const float *g, *a;  // a == NULL: plain sum (add); else weighted (mul)
-    long outer, inner;
-} ColumnSumJob;
-
-static void column_sums(void *ctx, long begin, long end) {
-    // Each chunk owns columns [begin, end) and sums them over rows in row order: deterministic.
-    const ColumnSumJob *j = ctx;
-    for (long o = 0; o < j->outer; o++) {
-        const float *g = j->g + o * j->inner;
-        const float *a = j->a ? j->a + o * j->inner : NULL;
-        for (long i = begin; i < end; i++) j->gb[i] += a ? g[i] * a[i] : g[i];
-    }
-}
-
-static void broadcast_grad_b(float *gb, const float *g, const float *a, long outer, long inner) {
-    ColumnSumJob j = {gb, g, a, outer, inner};
-    parallel_for(inner, 256, column_sums, &j);
+// The reduction shared by the two broadcasting backwards: gb[i] += sum_o g[o,i] * (a or 1),
+// with the partial sums of column_sum_add in the tape's arena.
+static void broadcast_grad_b(Node *n, float *gb, const float *g, const float *a, long outer, long inner) {
+    size_t floats = column_sum_scratch(outer, inner);
+    float *partials = floats ? arena_alloc(n->tape->arena, floats * sizeof(float)) : NULL;
+    column_sum_add(gb, g, a, outer, inner, partials);
 }
 
 // ---- add
@@ -55,7 +40,7 @@ static void add_backward(Node *n) {
     const float *g = n->out->grad;
     long inner = (long)b->value.size, outer = (long)a->value.size / (inner ? inner : 1);
     if (a->requires_grad) add_broadcast(a->grad, a->grad, g, 1, (long)a->value.size);
-    if (b->requires_grad) broadcast_grad_b(b->grad, g, NULL, outer, inner);
+    if (b->requires_grad) broadcast_grad_b(n, b->grad, g, NULL, outer, inner);
 }
 
 Var *ag_add(Tape *tape, Var *a, Var *b) {
@@ -95,7 +80,7 @@ static void mul_backward(Node *n) {
         long rows_per_chunk = inner > 0 && inner < ELEMS_PER_CHUNK ? ELEMS_PER_CHUNK / inner : 1;
         parallel_for(outer, rows_per_chunk, mul_grad_a, &j);
     }
-    if (b->requires_grad) broadcast_grad_b(b->grad, g, a->value.data, outer, inner);
+    if (b->requires_grad) broadcast_grad_b(n, b->grad, g, a->value.data, outer, inner);
 }
 
 Var *ag_mul(Tape *tape, Var *a, Var *b) {

@@ -10,40 +10,43 @@
 #include "../tensor/pool.h"
 #include "ops.h"
 
+// One pass over the rows computes all three gradients. The rows are cut into blocks fixed by
+// the shape; a block adds gx for its rows and writes its own partial sums of ggamma and gbeta,
+// which are then added in block order (one thread summing every row of a [B*T, C] gradient
+// into C columns would leave the others idle): the same bits for any thread count.
+#define ELEMS_PER_BLOCK 16384
+
 typedef struct LayerNormGradJob {
     const float *x, *g, *gamma, *mean, *rstd;
-    float *gx, *ggamma, *gbeta;
-    long rows, cols;
+    float *gx;
+    float *partials;   // [blocks][2][cols]: each block's sums of g * xhat, then of g
+    long rows, cols, block_rows;
 } LayerNormGradJob;
 
-static void layernorm_grad_rows(void *ctx, long begin, long end) {
+static void layernorm_grad_blocks(void *ctx, long begin, long end) {
     const LayerNormGradJob *j = ctx;
-    for (long r = begin; r < end; r++) {
-        const float *x = j->x + r * j->cols, *g = j->g + r * j->cols;
-        float mean = j->mean[r], rstd = j->rstd[r];
-        double sum_dxhat = 0.0, sum_dxhat_xhat = 0.0;
-        for (long c = 0; c < j->cols; c++) {
-            float xhat = (x[c] - mean) * rstd, dxhat = g[c] * j->gamma[c];
-            sum_dxhat += dxhat;
-            sum_dxhat_xhat += (double)dxhat * xhat;
-        }
-        float m1 = (float)(sum_dxhat / (double)j->cols), m2 = (float)(sum_dxhat_xhat / (double)j->cols);
-        float *gx = j->gx + r * j->cols;
-        for (long c = 0; c < j->cols; c++) {
-            float xhat = (x[c] - mean) * rstd, dxhat = g[c] * j->gamma[c];
-            gx[c] += rstd * (dxhat - m1 - xhat * m2);
-        }
-    }
-}
-
-// Columns [begin, end) of ggamma and gbeta, each summed over all rows in row order.
-static void layernorm_grad_columns(void *ctx, long begin, long end) {
-    const LayerNormGradJob *j = ctx;
-    for (long r = 0; r < j->rows; r++) {
-        const float *x = j->x + r * j->cols, *g = j->g + r * j->cols;
-        for (long c = begin; c < end; c++) {
-            if (j->ggamma) j->ggamma[c] += g[c] * ((x[c] - j->mean[r]) * j->rstd[r]);
-            if (j->gbeta) j->gbeta[c] += g[c];
+    for (long blk = begin; blk < end; blk++) {
+        float *pgamma = j->partials + blk * 2 * j->cols, *pbeta = pgamma + j->cols;
+        for (long c = 0; c < j->cols; c++) pgamma[c] = pbeta[c] = 0.0f;
+        long r0 = blk * j->block_rows, r1 = r0 + j->block_rows < j->rows ? r0 + j->block_rows : j->rows;
+        for (long r = r0; r < r1; r++) {
+            const float *x = j->x + r * j->cols, *g = j->g + r * j->cols;
+            float mean = j->mean[r], rstd = j->rstd[r];
+            double sum_dxhat = 0.0, sum_dxhat_xhat = 0.0;
+            for (long c = 0; c < j->cols; c++) {
+                float xhat = (x[c] - mean) * rstd, dxhat = g[c] * j->gamma[c];
+                sum_dxhat += dxhat;
+                sum_dxhat_xhat += (double)dxhat * xhat;
+                pgamma[c] += g[c] * xhat;
+                pbeta[c] += g[c];
+            }
+            if (!j->gx) continue;
+            float m1 = (float)(sum_dxhat / (double)j->cols), m2 = (float)(sum_dxhat_xhat / (double)j->cols);
+            float *gx = j->gx + r * j->cols;
+            for (long c = 0; c < j->cols; c++) {
+                float xhat = (x[c] - mean) * rstd, dxhat = g[c] * j->gamma[c];
+                gx[c] += rstd * (dxhat - m1 - xhat * m2);
+            }
         }
     }
 }
@@ -51,12 +54,17 @@ static void layernorm_grad_columns(void *ctx, long begin, long end) {
 static void layernorm_backward(Node *n) {
     Var *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
     long cols = tensor_last_dim(&x->value), rows = (long)x->value.size / cols;
-    LayerNormGradJob j = {x->value.data, n->out->grad, gamma->value.data, n->saved[0].data,
-                          n->saved[1].data, x->requires_grad ? x->grad : NULL,
-                          gamma->requires_grad ? gamma->grad : NULL, beta->requires_grad ? beta->grad : NULL,
-                          rows, cols};
-    if (j.gx) parallel_for(rows, 16, layernorm_grad_rows, &j);
-    if (j.ggamma || j.gbeta) parallel_for(cols, 64, layernorm_grad_columns, &j);
+    long block_rows = cols < ELEMS_PER_BLOCK ? ELEMS_PER_BLOCK / cols : 1;
+    long blocks = (rows + block_rows - 1) / block_rows;
+    float *partials = arena_alloc(n->tape->arena, (size_t)blocks * 2 * (size_t)cols * sizeof(float));
+    LayerNormGradJob j = {x->value.data, n->out->grad, gamma->value.data, n->saved[0].data, n->saved[1].data,
+                          x->requires_grad ? x->grad : NULL, partials, rows, cols, block_rows};
+    parallel_for(blocks, 1, layernorm_grad_blocks, &j);
+    for (long blk = 0; blk < blocks; blk++)
+        for (long c = 0; c < cols; c++) {
+            if (gamma->requires_grad) gamma->grad[c] += partials[blk * 2 * cols + c];
+            if (beta->requires_grad) beta->grad[c] += partials[(blk * 2 + 1) * cols + c];
+        }
 }
 
 Var *ag_layernorm(Tape *tape, Var *x, Var *gamma, Var *beta, float eps) {

@@ -10,11 +10,19 @@
 
 static int rows_of(const Var *a) { return (int)(a->value.size / (size_t)tensor_last_dim(&a->value)); }
 
+// gw += aᵀ·g, a: [R, m], g: [R, n]: the weight gradient, split over the R tokens when R is long
+// (matmul_tn_split_k), with the partial sums in the tape's arena.
+static void weight_grad(Node *node, float *gw, const float *a, const float *g, int R, int m, int n) {
+    size_t floats = matmul_split_k_floats(m, R, n);
+    float *partials = floats ? arena_alloc(node->tape->arena, floats * sizeof(float)) : NULL;
+    matmul_tn_split_k(gw, a, g, m, R, n, true, partials);
+}
+
 static void matmul_backward(Node *n) {
     Var *a = n->in[0], *b = n->in[1];
     int R = rows_of(a), K = b->value.shape[0], N = b->value.shape[1];
     if (a->requires_grad) matmul(a->grad, n->out->grad, b->value.data, R, N, K, MATMUL_NT, true);
-    if (b->requires_grad) matmul(b->grad, a->value.data, n->out->grad, K, R, N, MATMUL_TN, true);
+    if (b->requires_grad) weight_grad(n, b->grad, a->value.data, n->out->grad, R, K, N);
 }
 
 Var *ag_matmul(Tape *tape, Var *a, Var *b) {
@@ -34,7 +42,7 @@ static void matmul_bt_backward(Node *n) {
     Var *a = n->in[0], *b = n->in[1];
     int R = rows_of(a), N = b->value.shape[0], K = b->value.shape[1];
     if (a->requires_grad) matmul(a->grad, n->out->grad, b->value.data, R, N, K, MATMUL_NN, true);
-    if (b->requires_grad) matmul(b->grad, n->out->grad, a->value.data, N, R, K, MATMUL_TN, true);
+    if (b->requires_grad) weight_grad(n, b->grad, n->out->grad, a->value.data, R, N, K);
 }
 
 Var *ag_matmul_bt(Tape *tape, Var *a, Var *b) {

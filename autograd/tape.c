@@ -4,6 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "../tensor/flops.h"
+#include "../tensor/ops.h"
+#include "../tensor/pool.h"
 
 void tape_init(Tape *tape, Arena *arena) {
     memset(tape, 0, sizeof *tape);
@@ -46,7 +51,55 @@ Var *ag_input(Tape *tape, Tensor value, bool requires_grad, const char *name) {
     return v;
 }
 
+// ---- profiling
+
+static double seconds_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void tape_profile_mark(Tape *tape) {
+    if (!tape->profile) return;
+    tape->profile->mark_s = seconds_now();
+    tape->profile->mark_flops = flops_count();
+    tape->profile->mark_parallel_s = pool_stats().caller_jobs_s;
+}
+
+// The entry of op kind `op` (op names are string literals: compared by content, since the same
+// literal may have several addresses); NULL when the table is full.
+static OpTimes *profile_entry(TapeProfile *p, const char *op) {
+    for (int i = 0; i < p->n_ops; i++)
+        if (strcmp(p->ops[i].op, op) == 0) return &p->ops[i];
+    if (p->n_ops == TAPE_PROFILE_MAX_OPS) return NULL;
+    OpTimes *e = &p->ops[p->n_ops++];
+    memset(e, 0, sizeof *e);
+    e->op = op;
+    return e;
+}
+
+// Charge the time and operations since the mark to `op`, and move the mark to now.
+static void profile_charge(TapeProfile *p, const char *op, bool backward) {
+    double now = seconds_now(), flops = flops_count(), parallel = pool_stats().caller_jobs_s;
+    OpTimes *e = profile_entry(p, op);
+    if (e) e->serial_s += (now - p->mark_s) - (parallel - p->mark_parallel_s);
+    if (e && backward) {
+        e->backward_s += now - p->mark_s;
+        e->backward_flops += flops - p->mark_flops;
+    } else if (e) {
+        e->calls++;
+        e->forward_s += now - p->mark_s;
+        e->forward_flops += flops - p->mark_flops;
+    }
+    p->mark_s = now;
+    p->mark_flops = flops;
+    p->mark_parallel_s = parallel;
+}
+
+// ---- recording
+
 Node *ag_record(Tape *tape, const char *op, BackwardFn backward, Var *out, int n_in, Var *const *in) {
+    if (tape->profile) profile_charge(tape->profile, op, false);
     out->requires_grad = false;
     for (int i = 0; i < n_in; i++) out->requires_grad |= in[i]->requires_grad;
     if (!tape->recording || !out->requires_grad) {
@@ -76,8 +129,12 @@ void ag_shape_error(const char *op, const char *what, const Tensor *a, const Ten
     exit(1);
 }
 
+// Zeroed by all threads: an activation's gradient can be megabytes, and one thread alone
+// zeroing it leaves the others idle.
 static void ensure_grad(Tape *tape, Var *v) {
-    if (v->grad == NULL) v->grad = arena_calloc(tape->arena, v->value.size * sizeof(float));
+    if (v->grad) return;
+    v->grad = arena_alloc(tape->arena, v->value.size * sizeof(float));
+    fill_zero(v->grad, (long)v->value.size);
 }
 
 void ag_backward(Tape *tape, Var *out, const float *seed) {
@@ -91,11 +148,13 @@ void ag_backward(Tape *tape, Var *out, const float *seed) {
     // Nodes were recorded in execution order, so walking backwards visits every node after all
     // the nodes that consume its output: its gradient is complete when its backward runs.
     // A node whose output never received a gradient is not on the path to `out` and is skipped.
+    tape_profile_mark(tape);
     for (Node *node = out->node; node; node = node->prev) {
         if (node->out->grad == NULL) continue;
         for (int i = 0; i < node->n_in; i++)
             if (node->in[i]->requires_grad) ensure_grad(tape, node->in[i]);
         node->backward(node);
+        if (tape->profile) profile_charge(tape->profile, node->op, true);
     }
 }
 

@@ -50,12 +50,34 @@ typedef struct Node {
     struct Node *prev, *next;    // the tape, in recording order
 } Node;
 
+// Where the time goes, op kind by op kind (hyena bench train --profile). Forward time is charged
+// when an op records itself: an op computes its output and then calls ag_record, so the time
+// since the previous op's record (or tape_profile_mark) is this op's forward, including any glue
+// code just before it. Backward time is each node's backward plus zeroing its inputs' gradients.
+#define TAPE_PROFILE_MAX_OPS 32
+
+typedef struct OpTimes {
+    const char *op;          // the name given to ag_record
+    long calls;              // forward calls
+    double forward_s, backward_s;
+    double forward_flops, backward_flops;   // as counted by tensor/flops.h
+    double serial_s;         // of forward_s + backward_s, time outside parallel_for: one thread
+                             // working, every other idle (needs pool_stats_enable)
+} OpTimes;
+
+typedef struct TapeProfile {
+    OpTimes ops[TAPE_PROFILE_MAX_OPS];      // in order of first appearance
+    int n_ops;
+    double mark_s, mark_flops, mark_parallel_s;   // where the op being timed started
+} TapeProfile;
+
 typedef struct Tape {
     Arena *arena;
     Node *first, *last;
     int n_nodes;
     int n_vars;
-    bool recording;   // false: ops only compute values (evaluation, gradcheck's probes)
+    bool recording;         // false: ops only compute values (evaluation, gradcheck's probes)
+    TapeProfile *profile;   // NULL (the default): nothing is timed
 } Tape;
 
 void tape_init(Tape *tape, Arena *arena);
@@ -73,6 +95,9 @@ Var *ag_input(Tape *tape, Tensor value, bool requires_grad, const char *name);
 // every element (for a scalar loss, the usual case).
 void ag_backward(Tape *tape, Var *out, const float *seed);
 void ag_zero_grad(Var *const *params, int n_params);
+// With tape->profile set: charge the time from now to the next op's forward (call it just before
+// the forward pass starts).
+void tape_profile_mark(Tape *tape);
 
 // ---- for op implementers (autograd/op_*.c)
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flops.h"
 #include "pool.h"
 #include "simd.h"
 
@@ -40,6 +41,13 @@ int fft_conv_size(int L) {
     int n = 1;
     while (n < 2 * L) n *= 2;
     return n;
+}
+
+// Count `signals` real transforms of size n for the profile (flops.h: 2.5 n log2 n each).
+static void count_flops(const FftPlan *p, long signals) {
+    int log2n = 0;
+    while ((1L << log2n) < p->n) log2n++;
+    flops_add(2.5 * p->n * log2n * (double)signals);
 }
 
 static float *alloc_floats(size_t n) {
@@ -360,6 +368,7 @@ static void transpose(const float *src, long src_stride, int rows, int cols, flo
 
 void fft_rfft_columns(const FftPlan *p, const float *x, int len, long t_stride, long c_stride, int g, float *re,
                       float *im, float *scratch) {
+    count_flops(p, g);
     if (p->n == 1) {
         for (int c = 0; c < g; c++) {
             re[c] = len > 0 ? x[c * c_stride] : 0.0f;
@@ -387,6 +396,7 @@ void fft_rfft_columns(const FftPlan *p, const float *x, int len, long t_stride, 
 
 void fft_irfft_columns(const FftPlan *p, const float *re, const float *im, int g, float *y, int len, long t_stride,
                        long c_stride, bool accumulate, float *scratch) {
+    count_flops(p, g);
     if (p->n == 1) {
         for (int c = 0; c < g && len > 0; c++) y[c * c_stride] = (accumulate ? y[c * c_stride] : 0.0f) + re[c];
         return;
@@ -582,6 +592,7 @@ void fft_rfft(int n, int batch, const float *x, float *re, float *im) {
     }
     // Work buffers of a few long signals are allocated per call: this path serves whole-signal
     // users (tests, benchmarks, tools); the training step uses the column API and pool scratch.
+    count_flops(p, batch);
     int h = p->half, bins = h + 1;
     float *buf = work_buffers(h);
     float *zr = buf, *zi = zr + h, *tr = zi + h, *ti = tr + h, *outr = ti + h, *outi = outr + h;
@@ -605,6 +616,7 @@ void fft_irfft(int n, int batch, const float *re, const float *im, float *x) {
         parallel_for((batch + j.group - 1) / j.group, 1, irfft_groups, &j);
         return;
     }
+    count_flops(p, batch);
     int h = p->half, bins = h + 1;
     float *buf = work_buffers(h);
     float *zr = buf, *zi = zr + h, *tr = zi + h, *ti = tr + h, *outr = ti + h, *outi = outr + h;

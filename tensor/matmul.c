@@ -25,6 +25,7 @@
 #include <stdalign.h>
 #include <string.h>
 
+#include "flops.h"
 #include "pool.h"
 #include "simd.h"
 
@@ -250,11 +251,67 @@ static void matmul_blocked(MicroKernel *kernel, float *c, const float *a, const 
 void matmul(float *c, const float *a, const float *b, int m, int k, int n, MatmulTrans trans,
             bool accumulate) {
     if (m <= 0 || n <= 0) return;
+    flops_add(2.0 * m * k * n);
     if (m == 1 && trans != MATMUL_TN) {
         matvec(c, a, b, k, n, trans, accumulate);
         return;
     }
     matmul_blocked(micro_kernel, c, a, b, m, k, n, trans, accumulate);
+}
+
+// ---- split-K for the weight gradient (matmul.h)
+
+#define SPLIT_K 1024                  // depth of one slice: four depth blocks
+#define SPLIT_K_MAX_FLOATS (1 << 22)  // at most 16 MiB of partials, else no split
+
+static int split_k_slices(int k) { return (k + SPLIT_K - 1) / SPLIT_K; }
+
+size_t matmul_split_k_floats(int m, int k, int n) {
+    size_t floats = (size_t)split_k_slices(k) * (size_t)m * (size_t)n;
+    return k >= 2 * SPLIT_K && floats <= SPLIT_K_MAX_FLOATS ? floats : 0;
+}
+
+typedef struct SplitKJob {
+    float *c, *partials;
+    const float *a, *b;
+    int m, k, n;
+    bool accumulate;
+} SplitKJob;
+
+// Task s: partial s = A[slice s]ᵀ · B[slice s]. Inside a task the blocked product runs serially
+// (a nested parallel_for does), so every slice is summed the same way on any thread.
+static void split_k_slice(void *ctx, long begin, long end) {
+    const SplitKJob *j = ctx;
+    for (long s = begin; s < end; s++) {
+        int k0 = (int)s * SPLIT_K, kc = j->k - k0 < SPLIT_K ? j->k - k0 : SPLIT_K;
+        matmul_blocked(micro_kernel, j->partials + s * (long)j->m * j->n, j->a + (long)k0 * j->m,
+                       j->b + (long)k0 * j->n, j->m, kc, j->n, MATMUL_TN, false);
+    }
+}
+
+// Rows [begin, end) of C: (C or 0) + partial 0 + partial 1 + ..., in slice order.
+static void split_k_sum(void *ctx, long begin, long end) {
+    const SplitKJob *j = ctx;
+    int slices = split_k_slices(j->k);
+    long mn = (long)j->m * j->n;
+    for (long i = begin * j->n; i < end * j->n; i++) {
+        float sum = j->accumulate ? j->c[i] : 0.0f;
+        for (int s = 0; s < slices; s++) sum += j->partials[s * mn + i];
+        j->c[i] = sum;
+    }
+}
+
+void matmul_tn_split_k(float *c, const float *a, const float *b, int m, int k, int n, bool accumulate,
+                       float *partials) {
+    if (m <= 0 || n <= 0) return;
+    if (matmul_split_k_floats(m, k, n) == 0) {
+        matmul(c, a, b, m, k, n, MATMUL_TN, accumulate);
+        return;
+    }
+    flops_add(2.0 * m * k * n);
+    SplitKJob j = {c, partials, a, b, m, k, n, accumulate};
+    parallel_for(split_k_slices(k), 1, split_k_slice, &j);
+    parallel_for(m, 16, split_k_sum, &j);
 }
 
 void matmul_scalar_kernel(float *c, const float *a, const float *b, int m, int k, int n, MatmulTrans trans,

@@ -3,6 +3,7 @@
 #define HYENA_MATMUL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 // The register tile of the micro-kernel on this build (MR x NR, see matmul.c and simd.h).
 int matmul_tile_rows(void);
@@ -19,6 +20,16 @@ typedef enum MatmulTrans {
 // whatever the thread count.
 void matmul(float *c, const float *a, const float *b, int m, int k, int n, MatmulTrans trans,
             bool accumulate);
+
+// The weight gradient, C (+)= Aᵀ·B with A: [k, m], B: [k, n] and k the number of tokens: a long
+// depth and a small C, whose few row tiles cannot keep every thread busy. The depth is cut into
+// fixed slices (by k alone, never by the thread count, so the bits never depend on it); each task
+// multiplies one slice into its own partial C, and the partials are then added in slice order.
+// partials: matmul_split_k_floats(m, k, n) floats of scratch; when that is 0 the shape is not
+// worth splitting and this is exactly matmul(..., MATMUL_TN, accumulate).
+size_t matmul_split_k_floats(int m, int k, int n);
+void matmul_tn_split_k(float *c, const float *a, const float *b, int m, int k, int n, bool accumulate,
+                       float *partials);
 
 // The same blocking and packing as matmul, with the scalar micro-kernel in place of the vector
 // one (tensor/simd.h): the tests check that the two agree on every build target.

@@ -6,6 +6,7 @@
 #include "ops.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,19 +37,114 @@ static void broadcast_rows(void *ctx, long begin, long end) {
     }
 }
 
+// One row only (a and b of the same shape, as in a residual add or a gate): chunks of columns.
+static void broadcast_columns(void *ctx, long begin, long end) {
+    const BroadcastJob *j = ctx;
+    if (j->multiply)
+        for (long i = begin; i < end; i++) j->out[i] = j->a[i] * j->b[i];
+    else
+        for (long i = begin; i < end; i++) j->out[i] = j->a[i] + j->b[i];
+}
+
 static long rows_per_chunk(long inner) {
     long rows = ELEMS_PER_CHUNK / (inner > 0 ? inner : 1);
     return rows > 0 ? rows : 1;
 }
 
+static void broadcast(BroadcastJob *j, long outer) {
+    if (outer == 1) parallel_for(j->inner, ELEMS_PER_CHUNK, broadcast_columns, j);
+    else parallel_for(outer, rows_per_chunk(j->inner), broadcast_rows, j);
+}
+
 void add_broadcast(float *out, const float *a, const float *b, long outer, long inner) {
     BroadcastJob j = {out, a, b, inner, 0};
-    parallel_for(outer, rows_per_chunk(inner), broadcast_rows, &j);
+    broadcast(&j, outer);
 }
 
 void mul_broadcast(float *out, const float *a, const float *b, long outer, long inner) {
     BroadcastJob j = {out, a, b, inner, 1};
-    parallel_for(outer, rows_per_chunk(inner), broadcast_rows, &j);
+    broadcast(&j, outer);
+}
+
+// ---------------------------------------------------------------- column sums
+
+// Many rows and few columns (a bias gradient: [B*T, D] summed to [D]): one task per block of
+// rows writes the block's partial column sums, and the partials are added in block order.
+// Few rows: one task per chunk of columns sums them over all rows. Either way the blocks are
+// fixed by the shape, so the result is the same for any thread count.
+typedef struct ColumnSumJob {
+    float *out, *partials;
+    const float *g, *w;
+    long outer, inner, block_rows;
+} ColumnSumJob;
+
+static long column_sum_block_rows(long inner) { return rows_per_chunk(inner); }
+
+static bool column_sum_by_rows(long outer, long inner) {
+    return outer >= 2 * column_sum_block_rows(inner);
+}
+
+size_t column_sum_scratch(long outer, long inner) {
+    if (!column_sum_by_rows(outer, inner)) return 0;
+    long blocks = (outer + column_sum_block_rows(inner) - 1) / column_sum_block_rows(inner);
+    return (size_t)blocks * (size_t)inner;
+}
+
+static void column_sum_row_blocks(void *ctx, long begin, long end) {
+    const ColumnSumJob *j = ctx;
+    for (long blk = begin; blk < end; blk++) {
+        float *part = j->partials + blk * j->inner;
+        long r0 = blk * j->block_rows, r1 = r0 + j->block_rows < j->outer ? r0 + j->block_rows : j->outer;
+        for (long i = 0; i < j->inner; i++) part[i] = 0.0f;
+        for (long r = r0; r < r1; r++) {
+            const float *g = j->g + r * j->inner, *w = j->w ? j->w + r * j->inner : NULL;
+            if (w)
+                for (long i = 0; i < j->inner; i++) part[i] += g[i] * w[i];
+            else
+                for (long i = 0; i < j->inner; i++) part[i] += g[i];
+        }
+    }
+}
+
+static void column_sum_columns(void *ctx, long begin, long end) {
+    const ColumnSumJob *j = ctx;
+    for (long r = 0; r < j->outer; r++) {
+        const float *g = j->g + r * j->inner, *w = j->w ? j->w + r * j->inner : NULL;
+        if (w)
+            for (long i = begin; i < end; i++) j->out[i] += g[i] * w[i];
+        else
+            for (long i = begin; i < end; i++) j->out[i] += g[i];
+    }
+}
+
+void column_sum_add(float *out, const float *g, const float *w, long outer, long inner, float *partials) {
+    ColumnSumJob j = {out, partials, g, w, outer, inner, column_sum_block_rows(inner)};
+    if (!column_sum_by_rows(outer, inner)) {
+        long columns = ELEMS_PER_CHUNK / (outer > 0 ? outer : 1);
+        parallel_for(inner, columns > 64 ? columns : 64, column_sum_columns, &j);
+        return;
+    }
+    long blocks = (outer + j.block_rows - 1) / j.block_rows;
+    parallel_for(blocks, 1, column_sum_row_blocks, &j);
+    for (long blk = 0; blk < blocks; blk++)  // blocks x inner adds: small next to the pass above
+        for (long i = 0; i < inner; i++) out[i] += partials[blk * inner + i];
+}
+
+// ---------------------------------------------------------------- copies and zeroing
+
+typedef struct CopyJob {
+    float *dst;
+    const float *src;
+} CopyJob;
+
+static void zero_chunk(void *ctx, long begin, long end) {
+    const CopyJob *j = ctx;
+    memset(j->dst + begin, 0, (size_t)(end - begin) * sizeof(float));
+}
+
+void fill_zero(float *x, long n) {
+    CopyJob j = {x, NULL};
+    parallel_for(n, 4 * ELEMS_PER_CHUNK, zero_chunk, &j);
 }
 
 // ---------------------------------------------------------------- elementwise maps

@@ -7,6 +7,7 @@
 #ifndef HYENA_OPS_H
 #define HYENA_OPS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vmath.h"  // gelu, gelu_derivative
@@ -17,6 +18,14 @@ typedef enum UnaryOp { UNARY_EXP, UNARY_LOG, UNARY_SIN, UNARY_TANH, UNARY_GELU }
 void add_broadcast(float *out, const float *a, const float *b, long outer, long inner);
 // out[o, i] = a[o, i] * b[i]
 void mul_broadcast(float *out, const float *a, const float *b, long outer, long inner);
+// out[i] += sum_o g[o, i] * w[o, i] (w == NULL: the plain sum), g, w: [outer, inner]: the
+// gradient of a broadcast bias (or, with w, of a broadcast scale). Summed in blocks of rows fixed
+// by the shape and then in block order: the same bits for any thread count. partials:
+// column_sum_scratch(outer, inner) floats (0: none needed, pass NULL).
+size_t column_sum_scratch(long outer, long inner);
+void column_sum_add(float *out, const float *g, const float *w, long outer, long inner, float *partials);
+// x[0 .. n) = 0, threaded (gradients are zeroed before backward adds into them).
+void fill_zero(float *x, long n);
 // out = s * a
 void scale(float *out, const float *a, float s, long n);
 // out = f(a) elementwise; GELU is the exact one, x * Phi(x) (PyTorch's default), computed by

@@ -52,6 +52,11 @@ static _Thread_local int thread_index;         // 0: the caller; workers 1..n_th
 static Scratch *scratch;                        // one per thread, n_threads of them
 static Scratch serial_scratch;                  // used while no pool runs
 
+// Statistics (pool_stats), in nanoseconds. Atomic: workers add while the caller may read.
+static atomic_int stats_on;
+static atomic_long stats_jobs;
+static atomic_ullong stats_caller_jobs_ns, stats_caller_wait_ns, stats_worker_busy_ns;
+
 static double now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -103,7 +108,13 @@ static void *worker_main(void *arg) {
         }
         if (atomic_load(&pool.stop)) return NULL;
         seen = gen;
-        run_chunks();
+        if (atomic_load_explicit(&stats_on, memory_order_relaxed)) {
+            double t0 = now_us();
+            run_chunks();
+            atomic_fetch_add(&stats_worker_busy_ns, (unsigned long long)((now_us() - t0) * 1e3));
+        } else {
+            run_chunks();
+        }
         if (atomic_fetch_sub(&pool.workers_busy, 1) == 1) {
             pthread_mutex_lock(&pool.mutex);
             pthread_cond_signal(&pool.done);
@@ -173,6 +184,8 @@ void parallel_for(long n, long grain, ParallelFn fn, void *ctx) {
         for (long c = 0; c < n_chunks; c++) fn(ctx, c * grain, c * grain + grain < n ? c * grain + grain : n);
         return;
     }
+    bool stats = atomic_load_explicit(&stats_on, memory_order_relaxed);
+    double job_start = stats ? now_us() : 0;
     pthread_mutex_lock(&pool.mutex);
     pool.fn = fn;
     pool.ctx = ctx;
@@ -197,6 +210,26 @@ void parallel_for(long n, long grain, ParallelFn fn, void *ctx) {
         while (atomic_load(&pool.workers_busy) > 0) pthread_cond_wait(&pool.done, &pool.mutex);
         pthread_mutex_unlock(&pool.mutex);
     }
+    if (stats) {
+        double end = now_us();
+        atomic_fetch_add(&stats_jobs, 1);
+        atomic_fetch_add(&stats_caller_jobs_ns, (unsigned long long)((end - job_start) * 1e3));
+        atomic_fetch_add(&stats_caller_wait_ns, (unsigned long long)((end - start) * 1e3));
+    }
+}
+
+void pool_stats_enable(bool on) {
+    atomic_store(&stats_jobs, 0);
+    atomic_store(&stats_caller_jobs_ns, 0);
+    atomic_store(&stats_caller_wait_ns, 0);
+    atomic_store(&stats_worker_busy_ns, 0);
+    atomic_store(&stats_on, on);
+}
+
+PoolStats pool_stats(void) {
+    PoolStats s = {atomic_load(&stats_jobs), atomic_load(&stats_caller_jobs_ns) * 1e-9,
+                   atomic_load(&stats_caller_wait_ns) * 1e-9, atomic_load(&stats_worker_busy_ns) * 1e-9};
+    return s;
 }
 
 float *pool_scratch(size_t n_floats) {

@@ -9,6 +9,7 @@
 #ifndef HYENA_POOL_H
 #define HYENA_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 // Work on items [begin, end). ctx is whatever the caller passed to parallel_for.
@@ -33,5 +34,22 @@ void parallel_for(long n, long grain, ParallelFn fn, void *ctx);
 float *pool_scratch(size_t n_floats);
 // Bytes held by all threads' scratch buffers (for peak-memory reports).
 size_t pool_scratch_bytes(void);
+
+// ---- where the time goes (hyena bench train --profile)
+
+// Totals since pool_stats_enable(true). The caller's time inside parallel_for is its share of the
+// chunks plus the wait for the workers' last chunks; the rest of its time is serial code, during
+// which every worker idles.
+typedef struct PoolStats {
+    long jobs;              // parallel_for calls that ran on the workers
+    double caller_jobs_s;   // the caller's time inside those calls
+    double caller_wait_s;   // of which, waiting for workers to finish their last chunks
+    double worker_busy_s;   // summed over workers: time spent running chunks
+} PoolStats;
+
+// Counting costs two clock reads per job and thread, so it is off unless asked for; enabling
+// it (again) starts the totals from zero.
+void pool_stats_enable(bool on);
+PoolStats pool_stats(void);
 
 #endif

@@ -145,6 +145,66 @@ START_TEST(test_gradcheck_layernorm_input_gain_and_bias) {
 }
 END_TEST
 
+// Over many rows, layernorm's backward sums the gain and bias gradients in blocks of rows (one
+// partial per block, then added in block order). A gradcheck cannot afford that many rows, so
+// the three gradients are checked against the formulas in double, and the bits across threads.
+START_TEST(test_layernorm_backward_over_many_row_blocks_matches_double_sums) {
+    enum { ROWS = 12000, COLS = 3 };   // 16384 / 3 = 5461 rows per block: three blocks
+    Var *x = random_param("x", 2, (int[]){ROWS, COLS}, -2, 2);
+    Var *gamma = random_param("gamma", 1, (int[]){COLS}, 0.5f, 1.5f), *beta = random_param("beta", 1, (int[]){COLS}, -1, 1);
+    float *seed = malloc(sizeof(float) * ROWS * COLS), *first = malloc(sizeof(float) * (ROWS * COLS + 2 * COLS));
+    rng_fill_uniform(&rng, seed, ROWS * COLS, -1, 1);
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    for (int run = 0; run < 2; run++) {
+        pool_init(run + 1);
+        tape_reset(&tape);
+        ag_zero_grad((Var *[]){x, gamma, beta}, 3);
+        ag_backward(&tape, ag_layernorm(&tape, x, gamma, beta, 1e-5f), seed);
+        if (run == 0) {
+            memcpy(first, x->grad, sizeof(float) * ROWS * COLS);
+            memcpy(first + ROWS * COLS, gamma->grad, sizeof(float) * COLS);
+            memcpy(first + ROWS * COLS + COLS, beta->grad, sizeof(float) * COLS);
+        }
+    }
+    ck_assert_int_eq(memcmp(first, x->grad, sizeof(float) * ROWS * COLS), 0);
+    ck_assert_int_eq(memcmp(first + ROWS * COLS, gamma->grad, sizeof(float) * COLS), 0);
+    ck_assert_int_eq(memcmp(first + ROWS * COLS + COLS, beta->grad, sizeof(float) * COLS), 0);
+    double ggamma[COLS] = {0}, gbeta[COLS] = {0};
+    for (int r = 0; r < ROWS; r++) {
+        const float *xr = x->value.data + r * COLS, *gr = seed + r * COLS;
+        double mean = 0, var = 0, xhat[COLS], dxhat[COLS], m1 = 0, m2 = 0;
+        for (int c = 0; c < COLS; c++) mean += xr[c] / (double)COLS;
+        for (int c = 0; c < COLS; c++) var += (xr[c] - mean) * (xr[c] - mean) / COLS;
+        double rstd = 1 / sqrt(var + 1e-5);
+        for (int c = 0; c < COLS; c++) {
+            xhat[c] = (xr[c] - mean) * rstd;
+            dxhat[c] = gr[c] * (double)gamma->value.data[c];
+            m1 += dxhat[c] / COLS;
+            m2 += dxhat[c] * xhat[c] / COLS;
+            ggamma[c] += gr[c] * xhat[c];
+            gbeta[c] += gr[c];
+        }
+        for (int c = 0; c < COLS; c++) {
+            double want = rstd * (dxhat[c] - m1 - xhat[c] * m2);
+            ck_assert_msg(fabs(x->grad[r * COLS + c] - want) <= 1e-3 * (1 + fabs(want)), "gx[%d,%d]: got %g want %g",
+                          r, c, x->grad[r * COLS + c], want);
+        }
+    }
+    for (int c = 0; c < COLS; c++) {
+        ck_assert_msg(fabs(gamma->grad[c] - ggamma[c]) <= 1e-3 * (1 + fabs(ggamma[c])), "ggamma[%d]: %g vs %g", c,
+                      gamma->grad[c], ggamma[c]);
+        ck_assert_msg(fabs(beta->grad[c] - gbeta[c]) <= 1e-3 * (1 + fabs(gbeta[c])), "gbeta[%d]: %g vs %g", c,
+                      beta->grad[c], gbeta[c]);
+    }
+    arena_free(&arena);
+    free(seed);
+    free(first);
+}
+END_TEST
+
 // ---------------------------------------------------------------- embedding and cross-entropy
 
 static Var *build_embedding(Tape *t, void *ctx) {
@@ -389,6 +449,7 @@ Suite *autograd_suite(void) {
     tcase_add_test(tc, test_gradcheck_sum_and_mean_over_last_axis);
     tcase_add_test(tc, test_gradcheck_softmax);
     tcase_add_test(tc, test_gradcheck_layernorm_input_gain_and_bias);
+    tcase_add_test(tc, test_layernorm_backward_over_many_row_blocks_matches_double_sums);
     tcase_add_test(tc, test_gradcheck_embedding_with_repeated_ids);
     tcase_add_test(tc, test_gradcheck_cross_entropy_with_ignored_rows);
     tcase_add_test(tc, test_gradcheck_transpose_rank3);

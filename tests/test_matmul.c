@@ -104,6 +104,37 @@ START_TEST(test_matmul_bits_do_not_depend_on_thread_count) {
 }
 END_TEST
 
+// The weight gradient's split over a long depth: the partial products of fixed slices, added in
+// slice order, equal the triple loop; and, since the slices depend on k alone, the bits do not
+// depend on the thread count.
+START_TEST(test_matmul_split_k_matches_triple_loop_for_any_thread_count) {
+    static const int split_shapes[][3] = {{70, 3000, 45}, {3, 2049, 8}, {64, 4096, 192}};
+    Rng r = rng_new(14);
+    for (size_t s = 0; s < sizeof split_shapes / sizeof split_shapes[0]; s++) {
+        int m = split_shapes[s][0], k = split_shapes[s][1], n = split_shapes[s][2];
+        size_t floats = matmul_split_k_floats(m, k, n);
+        ck_assert_msg(floats > 0, "m=%d k=%d n=%d should be split", m, k, n);
+        float *partials = malloc(floats * sizeof(float));
+        Product p = random_product(&r, m, k, n);
+        float *c1 = malloc(sizeof(float) * m * n);
+        memcpy(c1, p.c, sizeof(float) * m * n);
+        pool_init(1);
+        matmul_tn_split_k(c1, p.a, p.b, m, k, n, true, partials);
+        pool_init(2);
+        matmul_tn_split_k(p.c, p.a, p.b, m, k, n, true, partials);
+        ck_assert_int_eq(memcmp(c1, p.c, sizeof(float) * m * n), 0);
+        matmul_reference(p.want, p.a, p.b, m, k, n, MATMUL_TN, true);
+        for (long i = 0; i < (long)m * n; i++)
+            ck_assert_msg(fabsf(p.c[i] - p.want[i]) <= 1e-5f * (float)k + 1e-6f,
+                          "m=%d k=%d n=%d element %ld: got %g want %g", m, k, n, i, p.c[i], p.want[i]);
+        free(c1);
+        free(partials);
+        free_product(&p);
+    }
+    ck_assert_uint_eq(matmul_split_k_floats(64, 1000, 64), 0);  // short: one slice, nothing to split
+}
+END_TEST
+
 Suite *matmul_suite(void) {
     Suite *s = suite_create("matmul");
     TCase *tc = tcase_create("matmul");
@@ -115,6 +146,7 @@ Suite *matmul_suite(void) {
     tcase_add_test(tc, test_matmul_accumulate_adds_to_c);
     tcase_add_test(tc, test_matmul_vector_kernel_equals_scalar_kernel);
     tcase_add_test(tc, test_matmul_bits_do_not_depend_on_thread_count);
+    tcase_add_test(tc, test_matmul_split_k_matches_triple_loop_for_any_thread_count);
     suite_add_tcase(s, tc);
     return s;
 }

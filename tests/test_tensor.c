@@ -205,6 +205,66 @@ START_TEST(test_add_and_mul_broadcast_match_naive_loops) {
 }
 END_TEST
 
+// One row only (a residual add, a gate): the pool splits the row into chunks of columns.
+START_TEST(test_add_and_mul_of_same_shape_arrays_match_naive_loops) {
+    Rng r = rng_new(5);
+    long n = 50000;
+    float *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n);
+    double *want = malloc(sizeof(double) * n);
+    fill(&r, a, n, -2, 2);
+    fill(&r, b, n, -2, 2);
+    add_broadcast(out, a, b, 1, n);
+    for (long i = 0; i < n; i++) want[i] = (double)a[i] + b[i];
+    assert_close(out, want, n, 1e-7);
+    mul_broadcast(out, a, b, 1, n);
+    for (long i = 0; i < n; i++) want[i] = (double)a[i] * b[i];
+    assert_close(out, want, n, 1e-7);
+    free(a);
+    free(b);
+    free(out);
+    free(want);
+}
+END_TEST
+
+// Both ways of summing columns: by blocks of rows (many rows, a bias gradient) and by chunks of
+// columns (few rows), plain and weighted, against a double loop; same bits on 1 and 2 threads.
+START_TEST(test_column_sum_add_matches_naive_loop_for_any_thread_count) {
+    static const long shapes[][2] = {{20000, 3}, {5000, 64}, {3, 50000}, {1, 7}};
+    Rng r = rng_new(6);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        long outer = shapes[s][0], inner = shapes[s][1];
+        float *g = malloc(sizeof(float) * outer * inner), *w = malloc(sizeof(float) * outer * inner);
+        float *out1 = malloc(sizeof(float) * inner), *out2 = malloc(sizeof(float) * inner);
+        double *want = malloc(sizeof(double) * inner);
+        size_t floats = column_sum_scratch(outer, inner);
+        ck_assert(s >= 2 || floats > 0);  // the first two shapes take the row-block path
+        float *partials = floats ? malloc(floats * sizeof(float)) : NULL;
+        fill(&r, g, outer * inner, -1, 1);
+        fill(&r, w, outer * inner, -1, 1);
+        for (int weighted = 0; weighted < 2; weighted++) {
+            fill(&r, out1, inner, -1, 1);
+            memcpy(out2, out1, sizeof(float) * inner);
+            for (long i = 0; i < inner; i++) {
+                want[i] = out1[i];
+                for (long o = 0; o < outer; o++) want[i] += (double)g[o * inner + i] * (weighted ? w[o * inner + i] : 1.0);
+            }
+            pool_init(1);
+            column_sum_add(out1, g, weighted ? w : NULL, outer, inner, partials);
+            pool_init(2);
+            column_sum_add(out2, g, weighted ? w : NULL, outer, inner, partials);
+            ck_assert_int_eq(memcmp(out1, out2, sizeof(float) * inner), 0);
+            assert_close(out1, want, inner, 2e-7 * (double)outer);
+        }
+        free(g);
+        free(w);
+        free(out1);
+        free(out2);
+        free(want);
+        free(partials);
+    }
+}
+END_TEST
+
 START_TEST(test_unary_kernels_match_libm_in_double) {
     Rng r = rng_new(4);
     long n = 40000;
@@ -395,6 +455,8 @@ Suite *tensor_suite(void) {
     tcase_add_test(tc, test_rng_saved_state_continues_the_stream);
     tcase_add_test(tc, test_rng_distributions_have_the_right_moments);
     tcase_add_test(tc, test_add_and_mul_broadcast_match_naive_loops);
+    tcase_add_test(tc, test_add_and_mul_of_same_shape_arrays_match_naive_loops);
+    tcase_add_test(tc, test_column_sum_add_matches_naive_loop_for_any_thread_count);
     tcase_add_test(tc, test_unary_kernels_match_libm_in_double);
     tcase_add_test(tc, test_sum_mean_softmax_over_last_axis_match_naive_loops);
     tcase_add_test(tc, test_layernorm_matches_naive_loop);

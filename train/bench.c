@@ -22,6 +22,7 @@
 #include "build_info.h"
 #include "cli.h"
 #include "optim.h"
+#include "profile.h"
 
 static int compare_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -86,18 +87,25 @@ static void run_peak(void *ctx) {
     parallel_for(pc->tasks, 1, peak_tasks, pc);
 }
 
+// The FMA peak of the current pool's thread count, in GFLOP/s: the median of reps runs.
+static double peak_gflops(int reps) {
+    PeakCase pc = {PEAK_TASKS_PER_THREAD * pool_threads(), NULL};
+    pc.sink = malloc(sizeof(float) * (size_t)pc.tasks);
+    double ms = time_median(run_peak, &pc, reps);
+    free(pc.sink);
+    return 2.0 * PEAK_CHAINS * VEC_FLOATS * (double)PEAK_ITERATIONS * pc.tasks / (ms * 1e6);
+}
+
 static void bench_peak(const int *threads, int n_threads, int reps) {
     for (int t = 0; t < n_threads; t++) {
         pool_init(threads[t]);
-        PeakCase pc = {PEAK_TASKS_PER_THREAD * threads[t], NULL};
-        pc.sink = malloc(sizeof(float) * (size_t)pc.tasks);
-        double ms = time_median(run_peak, &pc, reps);
-        double flops = 2.0 * PEAK_CHAINS * VEC_FLOATS * (double)PEAK_ITERATIONS * pc.tasks;
+        double gflops = peak_gflops(reps);
+        double ms = 2.0 * PEAK_CHAINS * VEC_FLOATS * (double)PEAK_ITERATIONS * PEAK_TASKS_PER_THREAD * threads[t] /
+                    (gflops * 1e6);
         bench_line_begin("peak");
         printf("\"threads\":%d,\"vector_floats\":%d,\"ms\":%.3f,\"gflops\":%.1f}\n", threads[t], VEC_FLOATS, ms,
-               flops / (ms * 1e6));
+               gflops);
         fflush(stdout);
-        free(pc.sink);
     }
 }
 
@@ -375,7 +383,13 @@ static void bench_generate(const int *threads, int n_threads, int reps) {
     }
 }
 
-// ---------------------------------------------------------------- train
+// ---------------------------------------------------------------- train, recall
+
+// A training step's configuration: the model, the batch, and the learning rate (which changes
+// nothing about the time, only the values).
+typedef struct StepShape {
+    int vocab, d_model, layers, batch, context;
+} StepShape;
 
 typedef struct TrainCase {
     Model *model;
@@ -395,16 +409,17 @@ static void run_train_step(void *ctx) {
     optim_step(c->opt);
 }
 
-// One full training step (forward, backward, clipping, AdamW) of a 4-layer width-128 Hyena LM
-// with a 65-token vocabulary: the shakespeare preset (batch 12, context 64), then context 1024
-// and 8192 at batch 1.
-static void bench_train(const int *threads, int n_threads, int reps) {
-    static const int shapes[][2] = {{12, 64}, {1, 1024}, {1, 8192}};
+// Time training steps of every shape at every thread count: one JSON line each, or with
+// `profile`, a table of where the time goes (profile.h) after each line.
+static void bench_steps(const char *name, const StepShape *shapes, int n_shapes, const int *threads, int n_threads,
+                        int reps, bool profile) {
     for (int t = 0; t < n_threads; t++) {
         pool_init(threads[t]);
-        for (int s = 0; s < 3; s++) {
-            int B = shapes[s][0], T = shapes[s][1];
-            ModelConfig cfg = model_config_default(65, 128, 4, T);
+        double peak = profile ? peak_gflops(reps) : 0;
+        for (int s = 0; s < n_shapes; s++) {
+            StepShape sh = shapes[s];
+            int B = sh.batch, T = sh.context;
+            ModelConfig cfg = model_config_default(sh.vocab, sh.d_model, sh.layers, T);
             Model m;
             model_init(&m, &cfg, 1);
             OptimConfig oc = optim_config_default();
@@ -417,15 +432,21 @@ static void bench_train(const int *threads, int n_threads, int reps) {
             int32_t *in = malloc(sizeof(int32_t) * (size_t)B * T), *tg = malloc(sizeof(int32_t) * (size_t)B * T);
             Rng rng = rng_new(3);
             for (int i = 0; i < B * T; i++) {
-                in[i] = (int32_t)rng_below(&rng, 65);
-                tg[i] = (int32_t)rng_below(&rng, 65);
+                in[i] = (int32_t)rng_below(&rng, (uint64_t)sh.vocab);
+                tg[i] = (int32_t)rng_below(&rng, (uint64_t)sh.vocab);
             }
             TrainCase c = {&m, &opt, &tape, in, tg, B, T};
             double ms = time_median(run_train_step, &c, reps);
-            bench_line_begin("train");
-            printf("\"batch\":%d,\"context\":%d,\"layers\":4,\"d_model\":128,\"threads\":%d,"
+            bench_line_begin(name);
+            printf("\"batch\":%d,\"context\":%d,\"layers\":%d,\"d_model\":%d,\"vocab\":%d,\"threads\":%d,"
                    "\"ms\":%.2f,\"tokens_per_s\":%.0f,\"peak_mb\":%.1f}\n",
-                   B, T, threads[t], ms, B * T / (ms / 1e3), (double)(arena.high_water + pool_scratch_bytes()) / (1 << 20));
+                   B, T, sh.layers, sh.d_model, sh.vocab, threads[t], ms, B * T / (ms / 1e3),
+                   (double)(arena.high_water + pool_scratch_bytes()) / (1 << 20));
+            if (profile) {
+                ProfileStep ps = {&m, &opt, &tape, in, tg, B, T};
+                profile_train_steps(&ps, reps, peak, stdout);
+                printf("\n");
+            }
             fflush(stdout);
             free(in);
             free(tg);
@@ -434,6 +455,20 @@ static void bench_train(const int *threads, int n_threads, int reps) {
             model_free(&m);
         }
     }
+}
+
+// A 4-layer width-128 Hyena LM with a 65-token vocabulary: the shakespeare preset (batch 12,
+// context 64), then context 1024 and 8192 at batch 1.
+static void bench_train(const int *threads, int n_threads, int reps, bool profile) {
+    static const StepShape shapes[] = {{65, 128, 4, 12, 64}, {65, 128, 4, 1, 1024}, {65, 128, 4, 1, 8192}};
+    bench_steps("train", shapes, 3, threads, n_threads, reps, profile);
+}
+
+// The step of `hyena recall`'s defaults: 2 layers of width 64, vocabulary 30, batch 16 of
+// sequences of 1024 + 3 tokens (the model sees all but the last).
+static void bench_recall(const int *threads, int n_threads, int reps, bool profile) {
+    static const StepShape shapes[] = {{30, 64, 2, 16, 1026}};
+    bench_steps("recall", shapes, 1, threads, n_threads, reps, profile);
 }
 
 // ---------------------------------------------------------------- the command
@@ -450,16 +485,19 @@ static const Benchmark benchmarks[] = {
     {"fftconv", "long convolution forward+backward, B=1, D=128, L = 2^4 .. 2^16, FFT and direct paths"},
     {"operator", "Hyena operator vs attention (4 heads), forward+backward and peak memory, D=128, L = 2^8 .. 2^16"},
     {"train", "a full training step (forward, backward, AdamW) of the shakespeare preset, and context 1024, 8192"},
+    {"recall", "a training step of hyena recall's defaults (2 layers of width 64, batch 16, 1026 tokens)"},
     {"generate", "tokens/s of cached and uncached generation at a full context of 256, 1024, 4096"},
 };
 
 static void bench_usage(FILE *f) {
     fprintf(f,
-            "usage: hyena bench NAME [--threads LIST] [--reps N]\n"
+            "usage: hyena bench NAME [--threads LIST] [--reps N] [--profile]\n"
             "  Times a kernel and prints one JSON object per line; \"ms\" is the median of N runs\n"
             "  after warming up for 50 ms.\n"
             "  --threads LIST  comma-separated thread counts to run (default: 1,<cores>)\n"
             "  --reps N        timed runs per case (default 11, at most 64)\n"
+            "  --profile       train and recall: after each line, where a step's time goes (per op\n"
+            "                  forward and backward, optimizer, pool waits, GFLOP/s against the FMA peak)\n"
             "benchmarks:\n");
     for (size_t i = 0; i < sizeof benchmarks / sizeof benchmarks[0]; i++)
         fprintf(f, "  %-10s %s\n", benchmarks[i].name, benchmarks[i].what);
@@ -474,12 +512,15 @@ int bench_main(int argc, char **argv) {
     int threads[8] = {1, pool_default_threads()};
     int n_threads = threads[1] > 1 ? 2 : 1;
     int reps = 11;
+    bool profile = false;
     for (int i = 1; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--threads") == 0 && value) {
             n_threads = cli_parse_int_list(value, threads, 8, 1, 1024, "--threads");
             if (n_threads < 0) return 2;
             i++;
+        } else if (strcmp(argv[i], "--profile") == 0) {
+            profile = true;
         } else if (strcmp(argv[i], "--reps") == 0 && value) {
             if (!cli_parse_int(value, &reps, 1, 64, "--reps")) return 2;
             i++;
@@ -508,8 +549,16 @@ int bench_main(int argc, char **argv) {
         bench_operator(threads, n_threads, reps);
         return 0;
     }
+    if (profile && strcmp(name, "train") != 0 && strcmp(name, "recall") != 0) {
+        fprintf(stderr, "hyena bench: --profile is for train and recall, not '%s'\n", name);
+        return 2;
+    }
     if (strcmp(name, "train") == 0) {
-        bench_train(threads, n_threads, reps);
+        bench_train(threads, n_threads, reps, profile);
+        return 0;
+    }
+    if (strcmp(name, "recall") == 0) {
+        bench_recall(threads, n_threads, reps, profile);
         return 0;
     }
     if (strcmp(name, "generate") == 0) {
