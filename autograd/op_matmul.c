@@ -2,10 +2,12 @@
 //
 //   y = a·b     (a: [R, K], b: [K, N])    ga += g·bᵀ  (MATMUL_NT)    gb += aᵀ·g  (MATMUL_TN)
 //   y = a·bᵀ    (a: [R, K], b: [N, K])    ga += g·b   (MATMUL_NN)    gb += gᵀ·a  (MATMUL_TN)
+//   y = a·bᵀ + c  (c: [N], the affine layer)  as above, and gc += g summed over the R rows
 //
 // a may have any number of leading axes: [B, T, K] is R = B*T rows. Each gradient is itself a
 // matmul, one of the transposed forms tensor/matmul.c packs without copying a transpose.
 #include "../tensor/matmul.h"
+#include "../tensor/ops.h"
 #include "ops.h"
 
 static int rows_of(const Var *a) { return (int)(a->value.size / (size_t)tensor_last_dim(&a->value)); }
@@ -55,5 +57,30 @@ Var *ag_matmul_bt(Tape *tape, Var *a, Var *b) {
     Var *y = ag_new_var(tape, a->value.rank, shape, "matmul_bt");
     matmul(y->value.data, a->value.data, b->value.data, R, K, N, MATMUL_NT, false);
     ag_record(tape, "matmul_bt", matmul_bt_backward, y, 2, (Var *[]){a, b});
+    return y;
+}
+
+static void linear_backward(Node *n) {
+    matmul_bt_backward(n);
+    Var *bias = n->in[2];
+    if (!bias->requires_grad) return;
+    long N = (long)bias->value.size, R = (long)n->out->value.size / N;
+    size_t floats = column_sum_scratch(R, N);
+    float *partials = floats ? arena_alloc(n->tape->arena, floats * sizeof(float)) : NULL;
+    column_sum_add(bias->grad, n->out->grad, NULL, R, N, partials);
+}
+
+Var *ag_linear(Tape *tape, Var *x, Var *w, Var *bias) {
+    if (w->value.rank != 2 || tensor_last_dim(&x->value) != w->value.shape[1] || bias->value.rank != 1 ||
+        bias->value.shape[0] != w->value.shape[0])
+        ag_shape_error("linear", "need x: [..., K], w: [N, K] and bias: [N]", &x->value, &w->value);
+    int R = rows_of(x), N = w->value.shape[0], K = w->value.shape[1];
+    int shape[TENSOR_MAX_RANK];
+    for (int i = 0; i < x->value.rank; i++) shape[i] = x->value.shape[i];
+    shape[x->value.rank - 1] = N;
+    Var *y = ag_new_var(tape, x->value.rank, shape, "linear");
+    matmul(y->value.data, x->value.data, w->value.data, R, K, N, MATMUL_NT, false);
+    add_broadcast(y->value.data, y->value.data, bias->value.data, R, N);
+    ag_record(tape, "linear", linear_backward, y, 3, (Var *[]){x, w, bias});
     return y;
 }

@@ -23,6 +23,11 @@ Var *ag_gelu(Tape *tape, Var *a);
 Var *ag_matmul(Tape *tape, Var *a, Var *b);
 // a: [..., K], b: [N, K]  ->  [..., N]   (x·Wᵀ, the layout of a PyTorch Linear weight)
 Var *ag_matmul_bt(Tape *tape, Var *a, Var *b);
+// x·wᵀ + bias, x: [..., K], w: [N, K], bias: [N]: the affine layer as one op. Two ops
+// (matmul_bt, then add) give the same values, but one node saves a pass over the output in the
+// forward and, in the backward, the copy of the output's gradient that add would hand to
+// matmul_bt: the gradients are computed from g directly.
+Var *ag_linear(Tape *tape, Var *x, Var *w, Var *bias);
 
 // Over the last axis: [..., C] -> [...]
 Var *ag_sum(Tape *tape, Var *a);

@@ -1,4 +1,4 @@
-// linear.c - the affine layer, as two autograd ops: matmul_bt then a broadcast add.
+// linear.c - the affine layer: one autograd op, x·Wᵀ + b (ag_linear), or x·Wᵀ without a bias.
 #include "linear.h"
 
 #include <stdio.h>
@@ -19,6 +19,5 @@ Linear linear_new(ParamList *params, const char *prefix, const char *name, int i
 }
 
 Var *linear_forward(Tape *tape, const Linear *layer, Var *x) {
-    Var *y = ag_matmul_bt(tape, x, layer->weight);
-    return layer->bias ? ag_add(tape, y, layer->bias) : y;
+    return layer->bias ? ag_linear(tape, x, layer->weight, layer->bias) : ag_matmul_bt(tape, x, layer->weight);
 }

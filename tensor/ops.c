@@ -271,15 +271,28 @@ void layernorm_last(float *y, float *mean, float *rstd, const float *x, const fl
 
 // ---------------------------------------------------------------- embedding
 
+typedef struct GatherJob {
+    float *out;
+    const float *table;
+    const int32_t *ids;
+    long dim;
+} GatherJob;
+
+static void gather_rows(void *ctx, long begin, long end) {
+    const GatherJob *j = ctx;
+    for (long i = begin; i < end; i++)
+        memcpy(j->out + i * j->dim, j->table + (long)j->ids[i] * j->dim, (size_t)j->dim * sizeof(float));
+}
+
 void embedding_gather(float *out, const float *table, const int32_t *ids, long n, long dim, long vocab) {
-    for (long i = 0; i < n; i++) {
+    for (long i = 0; i < n; i++)  // every id checked before any thread reads the table with it
         if (ids[i] < 0 || ids[i] >= vocab) {
             fprintf(stderr, "hyena: token id %d at position %ld is outside the vocabulary [0, %ld)\n",
                     ids[i], i, vocab);
             exit(1);
         }
-        memcpy(out + i * dim, table + (long)ids[i] * dim, (size_t)dim * sizeof(float));
-    }
+    GatherJob j = {out, table, ids, dim};
+    parallel_for(n, rows_per_chunk(dim), gather_rows, &j);
 }
 
 void embedding_scatter_add(float *gtable, const float *gout, const int32_t *ids, long n, long dim) {

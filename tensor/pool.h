@@ -42,6 +42,7 @@ size_t pool_scratch_bytes(void);
 // which every worker idles.
 typedef struct PoolStats {
     long jobs;              // parallel_for calls that ran on the workers
+    long jobs_alone;        // calls the caller ran alone because a worker had been late (pool.c)
     double caller_jobs_s;   // the caller's time inside those calls
     double caller_wait_s;   // of which, waiting for workers to finish their last chunks
     double worker_busy_s;   // summed over workers: time spent running chunks

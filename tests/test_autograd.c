@@ -115,6 +115,49 @@ START_TEST(test_gradcheck_matmul_bt_non_square) {
 }
 END_TEST
 
+static Var *build_linear(Tape *t, void *ctx) { Graph *g = ctx; return ag_linear(t, g->a, g->b, g->c); }
+
+START_TEST(test_gradcheck_linear_input_weight_and_bias) {
+    Graph g = {random_param("x", 3, (int[]){2, 3, 5}, -1, 1), random_param("w", 2, (int[]){4, 5}, -1, 1),
+               random_param("b", 1, (int[]){4}, -1, 1), {0}, 0};
+    assert_gradcheck(build_linear, &g, (Var *[]){g.a, g.b, g.c}, 3);
+}
+END_TEST
+
+// The fused affine op computes what matmul_bt followed by add computes, in the same order: the
+// same bits, forward and backward (over enough rows that the bias gradient sums row blocks).
+START_TEST(test_linear_equals_matmul_bt_then_add_to_the_bit) {
+    Var *x = random_param("x", 2, (int[]){3000, 24}, -1, 1), *w = random_param("w", 2, (int[]){40, 24}, -1, 1);
+    Var *b = random_param("b", 1, (int[]){40}, -1, 1);
+    float *seed = malloc(sizeof(float) * 3000 * 40), *saved[2][4];
+    rng_fill_uniform(&rng, seed, 3000 * 40, -1, 1);
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    for (int fused = 0; fused < 2; fused++) {
+        tape_reset(&tape);
+        ag_zero_grad((Var *[]){x, w, b}, 3);
+        Var *y = fused ? ag_linear(&tape, x, w, b) : ag_add(&tape, ag_matmul_bt(&tape, x, w), b);
+        ag_backward(&tape, y, seed);
+        const float *src[4] = {y->value.data, x->grad, w->grad, b->grad};
+        size_t n[4] = {3000 * 40, 3000 * 24, 40 * 24, 40};
+        for (int i = 0; i < 4; i++) {
+            saved[fused][i] = malloc(n[i] * sizeof(float));
+            memcpy(saved[fused][i], src[i], n[i] * sizeof(float));
+        }
+        if (fused)
+            for (int i = 0; i < 4; i++) {
+                ck_assert_msg(memcmp(saved[0][i], saved[1][i], n[i] * sizeof(float)) == 0, "output/gradient %d differs", i);
+                free(saved[0][i]);
+                free(saved[1][i]);
+            }
+    }
+    arena_free(&arena);
+    free(seed);
+}
+END_TEST
+
 // ---------------------------------------------------------------- reductions, softmax, layernorm
 
 static Var *build_sum(Tape *t, void *ctx) { Graph *g = ctx; return ag_sum(t, g->a); }
@@ -438,6 +481,7 @@ END_TEST
 Suite *autograd_suite(void) {
     Suite *s = suite_create("autograd");
     TCase *tc = tcase_create("gradcheck");
+    tcase_set_timeout(tc, 60);  // generous: ThreadSanitizer runs these 10x slower
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_gradcheck_add_same_shape);
     tcase_add_test(tc, test_gradcheck_add_broadcasts_over_leading_axes);
@@ -446,6 +490,8 @@ Suite *autograd_suite(void) {
     tcase_add_test(tc, test_gradcheck_unary_maps);
     tcase_add_test(tc, test_gradcheck_matmul_non_square_with_leading_axes);
     tcase_add_test(tc, test_gradcheck_matmul_bt_non_square);
+    tcase_add_test(tc, test_gradcheck_linear_input_weight_and_bias);
+    tcase_add_test(tc, test_linear_equals_matmul_bt_then_add_to_the_bit);
     tcase_add_test(tc, test_gradcheck_sum_and_mean_over_last_axis);
     tcase_add_test(tc, test_gradcheck_softmax);
     tcase_add_test(tc, test_gradcheck_layernorm_input_gain_and_bias);

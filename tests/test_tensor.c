@@ -443,6 +443,7 @@ END_TEST
 Suite *tensor_suite(void) {
     Suite *s = suite_create("tensor");
     TCase *tc = tcase_create("tensor");
+    tcase_set_timeout(tc, 60);  // generous: ThreadSanitizer runs these 10x slower
     tcase_add_checked_fixture(tc, with_two_threads, stop_threads);
     tcase_add_test(tc, test_tensor_new_keeps_shape_and_size);
     tcase_add_test(tc, test_vexp_and_gelu_match_double_precision_on_a_dense_grid);

@@ -6,9 +6,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../autograd/fftconv.h"
 #include "../hyena/model.h"
@@ -29,8 +34,38 @@ static int compare_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-// Every JSON line starts the same way: which benchmark, and which build ran it.
-static void bench_line_begin(const char *name) { printf("{\"bench\":\"%s\",\"build\":\"%s\",", name, build_info()); }
+static bool background_load;  // --background-load: a busy process shares the machine
+
+// Every JSON line starts the same way: which benchmark, which build ran it, and whether another
+// process was kept busy meanwhile.
+static void bench_line_begin(const char *name) {
+    printf("{\"bench\":\"%s\",\"build\":\"%s\",", name, build_info());
+    if (background_load) printf("\"background_load\":true,");
+}
+
+// --background-load: a child process of normal priority that spins for the whole run, as a
+// browser or an editor would on a laptop. With 2 threads on 2 cores the pool then shares a core
+// with it, and a worker that waits by spinning, or a job that waits for a descheduled worker,
+// shows up as 2 threads being slower than 1. The child exits by itself if this process dies.
+static pid_t background_load_start(void) {
+    fflush(stdout);
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) {
+        volatile unsigned long spin = 0;
+        for (;;) {
+            for (int i = 0; i < 10000000; i++) spin = spin + 1;
+            if (getppid() != parent) _exit(0);
+        }
+    }
+    if (pid < 0) fprintf(stderr, "hyena bench: could not start the background load; running without it\n");
+    return pid;
+}
+
+static void background_load_stop(pid_t pid) {
+    if (pid <= 0) return;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
 
 typedef void (*BenchFn)(void *ctx);
 
@@ -476,28 +511,37 @@ static void bench_recall(const int *threads, int n_threads, int reps, bool profi
 typedef struct Benchmark {
     const char *name;
     const char *what;
+    void (*run)(const int *threads, int n_threads, int reps);
+    void (*profiled)(const int *threads, int n_threads, int reps, bool profile);  // training steps
 } Benchmark;
 
 static const Benchmark benchmarks[] = {
-    {"peak", "the FMA peak of this build's vectors: register-only multiply-adds, per thread count"},
-    {"matmul", "C = A·B and the two transposed forms, the issue's shapes plus 512^3 and 1024^3"},
-    {"fft", "real FFT round trip (rfft then irfft), 1 and 128 signals, n = 2^8 .. 2^20"},
-    {"fftconv", "long convolution forward+backward, B=1, D=128, L = 2^4 .. 2^16, FFT and direct paths"},
-    {"operator", "Hyena operator vs attention (4 heads), forward+backward and peak memory, D=128, L = 2^8 .. 2^16"},
-    {"train", "a full training step (forward, backward, AdamW) of the shakespeare preset, and context 1024, 8192"},
-    {"recall", "a training step of hyena recall's defaults (2 layers of width 64, batch 16, 1026 tokens)"},
-    {"generate", "tokens/s of cached and uncached generation at a full context of 256, 1024, 4096"},
+    {"peak", "the FMA peak of this build's vectors: register-only multiply-adds, per thread count", bench_peak, NULL},
+    {"matmul", "C = A·B and the two transposed forms, the issue's shapes plus 512^3 and 1024^3", bench_matmul, NULL},
+    {"fft", "real FFT round trip (rfft then irfft), 1 and 128 signals, n = 2^8 .. 2^20", bench_fft, NULL},
+    {"fftconv", "long convolution forward+backward, B=1, D=128, L = 2^4 .. 2^16, FFT and direct paths",
+     bench_fftconv, NULL},
+    {"operator", "Hyena operator vs attention (4 heads), forward+backward and peak memory, D=128, L = 2^8 .. 2^16",
+     bench_operator, NULL},
+    {"train", "a full training step (forward, backward, AdamW) of the shakespeare preset, and context 1024, 8192",
+     NULL, bench_train},
+    {"recall", "a training step of hyena recall's defaults (2 layers of width 64, batch 16, 1026 tokens)", NULL,
+     bench_recall},
+    {"generate", "tokens/s of cached and uncached generation at a full context of 256, 1024, 4096", bench_generate,
+     NULL},
 };
 
 static void bench_usage(FILE *f) {
     fprintf(f,
-            "usage: hyena bench NAME [--threads LIST] [--reps N] [--profile]\n"
+            "usage: hyena bench NAME [--threads LIST] [--reps N] [--profile] [--background-load]\n"
             "  Times a kernel and prints one JSON object per line; \"ms\" is the median of N runs\n"
             "  after warming up for 50 ms.\n"
             "  --threads LIST  comma-separated thread counts to run (default: 1,<cores>)\n"
             "  --reps N        timed runs per case (default 11, at most 64)\n"
             "  --profile       train and recall: after each line, where a step's time goes (per op\n"
             "                  forward and backward, optimizer, pool waits, GFLOP/s against the FMA peak)\n"
+            "  --background-load  keep one busy process of normal priority running meanwhile (a laptop\n"
+            "                  with a browser open): 2 threads should still be no slower than 1\n"
             "benchmarks:\n");
     for (size_t i = 0; i < sizeof benchmarks / sizeof benchmarks[0]; i++)
         fprintf(f, "  %-10s %s\n", benchmarks[i].name, benchmarks[i].what);
@@ -521,6 +565,8 @@ int bench_main(int argc, char **argv) {
             i++;
         } else if (strcmp(argv[i], "--profile") == 0) {
             profile = true;
+        } else if (strcmp(argv[i], "--background-load") == 0) {
+            background_load = true;
         } else if (strcmp(argv[i], "--reps") == 0 && value) {
             if (!cli_parse_int(value, &reps, 1, 64, "--reps")) return 2;
             i++;
@@ -529,42 +575,20 @@ int bench_main(int argc, char **argv) {
             return 2;
         }
     }
-    if (strcmp(name, "peak") == 0) {
-        bench_peak(threads, n_threads, reps);
-        return 0;
+    const Benchmark *bench = NULL;
+    for (size_t i = 0; i < sizeof benchmarks / sizeof benchmarks[0]; i++)
+        if (strcmp(name, benchmarks[i].name) == 0) bench = &benchmarks[i];
+    if (bench == NULL) {
+        fprintf(stderr, "hyena bench: no benchmark named '%s' (see hyena bench --help)\n", name);
+        return 2;
     }
-    if (strcmp(name, "matmul") == 0) {
-        bench_matmul(threads, n_threads, reps);
-        return 0;
-    }
-    if (strcmp(name, "fft") == 0) {
-        bench_fft(threads, n_threads, reps);
-        return 0;
-    }
-    if (strcmp(name, "fftconv") == 0) {
-        bench_fftconv(threads, n_threads, reps);
-        return 0;
-    }
-    if (strcmp(name, "operator") == 0) {
-        bench_operator(threads, n_threads, reps);
-        return 0;
-    }
-    if (profile && strcmp(name, "train") != 0 && strcmp(name, "recall") != 0) {
+    if (profile && bench->profiled == NULL) {
         fprintf(stderr, "hyena bench: --profile is for train and recall, not '%s'\n", name);
         return 2;
     }
-    if (strcmp(name, "train") == 0) {
-        bench_train(threads, n_threads, reps, profile);
-        return 0;
-    }
-    if (strcmp(name, "recall") == 0) {
-        bench_recall(threads, n_threads, reps, profile);
-        return 0;
-    }
-    if (strcmp(name, "generate") == 0) {
-        bench_generate(threads, n_threads, reps);
-        return 0;
-    }
-    fprintf(stderr, "hyena bench: no benchmark named '%s' (see hyena bench --help)\n", name);
-    return 2;
+    pid_t load = background_load ? background_load_start() : 0;
+    if (bench->profiled) bench->profiled(threads, n_threads, reps, profile);
+    else bench->run(threads, n_threads, reps);
+    background_load_stop(load);
+    return 0;
 }

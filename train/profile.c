@@ -87,8 +87,11 @@ void profile_train_steps(const ProfileStep *s, int steps, double peak_gflops, FI
     // The pool, per step. With one thread there are no workers and every second is serial.
     int threads = pool_threads();
     double caller_parallel = ps.caller_jobs_s - ps.caller_wait_s, serial = parts.total - ps.caller_jobs_s;
-    fprintf(f, "pool: %d thread%s, %.0f parallel jobs per step\n", threads, threads == 1 ? "" : "s",
+    fprintf(f, "pool: %d thread%s, %.0f parallel jobs per step", threads, threads == 1 ? "" : "s",
             (double)ps.jobs / steps);
+    if (ps.jobs_alone > 0)
+        fprintf(f, ", %.0f run by the caller alone after a late worker", (double)ps.jobs_alone / steps);
+    fprintf(f, "\n");
     if (threads > 1) {
         fprintf(f, "  caller: %.2f ms running chunks, %.2f ms waiting for workers, %.2f ms serial (workers idle)\n",
                 caller_parallel * ms, ps.caller_wait_s * ms, serial * ms);
