@@ -157,9 +157,12 @@ static void run_matmul(void *ctx) {
     matmul(mc->c, mc->a, mc->b, mc->m, mc->k, mc->n, mc->trans, false);
 }
 
+// The shakespeare preset's products (B*T = 768 rows, width 128, 3x and 4x expansions), the
+// recall step's at depth 64 (width 64: 4096 of its 16416 rows), and two squares.
 static void bench_matmul(const int *threads, int n_threads, int reps) {
     static const int shapes[][3] = {{768, 128, 384}, {768, 384, 128}, {768, 128, 512}, {768, 512, 128},
-                                    {1024, 128, 128}, {512, 512, 512}, {1024, 1024, 1024}};
+                                    {1024, 128, 128}, {4096, 64, 192}, {4096, 64, 64},  {4096, 64, 256},
+                                    {4096, 256, 64},  {512, 512, 512}, {1024, 1024, 1024}};
     Arena arena;
     arena_init(&arena, 0);
     Rng rng = rng_new(1);
@@ -517,7 +520,8 @@ typedef struct Benchmark {
 
 static const Benchmark benchmarks[] = {
     {"peak", "the FMA peak of this build's vectors: register-only multiply-adds, per thread count", bench_peak, NULL},
-    {"matmul", "C = A·B and the two transposed forms, the issue's shapes plus 512^3 and 1024^3", bench_matmul, NULL},
+    {"matmul", "C = A·B and the two transposed forms: the train and recall steps' shapes, 512^3 and 1024^3",
+     bench_matmul, NULL},
     {"fft", "real FFT round trip (rfft then irfft), 1 and 128 signals, n = 2^8 .. 2^20", bench_fft, NULL},
     {"fftconv", "long convolution forward+backward, B=1, D=128, L = 2^4 .. 2^16, FFT and direct paths",
      bench_fftconv, NULL},
