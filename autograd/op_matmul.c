@@ -12,6 +12,14 @@
 
 static int rows_of(const Var *a) { return (int)(a->value.size / (size_t)tensor_last_dim(&a->value)); }
 
+// The output of a product of a: [..., K] with a matrix: [..., N], a's leading axes kept.
+static Var *product_var(Tape *tape, const Var *a, int N, const char *name) {
+    int shape[TENSOR_MAX_RANK];
+    for (int i = 0; i < a->value.rank; i++) shape[i] = a->value.shape[i];
+    shape[a->value.rank - 1] = N;
+    return ag_new_var(tape, a->value.rank, shape, name);
+}
+
 // gw += aᵀ·g, a: [R, m], g: [R, n]: the weight gradient, split over the R tokens when R is long
 // (matmul_tn_split_k), with the partial sums in the tape's arena.
 static void weight_grad(Node *node, float *gw, const float *a, const float *g, int R, int m, int n) {
@@ -31,10 +39,7 @@ Var *ag_matmul(Tape *tape, Var *a, Var *b) {
     if (b->value.rank != 2 || tensor_last_dim(&a->value) != b->value.shape[0])
         ag_shape_error("matmul", "need a: [..., K] and b: [K, N]", &a->value, &b->value);
     int R = rows_of(a), K = b->value.shape[0], N = b->value.shape[1];
-    int shape[TENSOR_MAX_RANK];
-    for (int i = 0; i < a->value.rank; i++) shape[i] = a->value.shape[i];
-    shape[a->value.rank - 1] = N;
-    Var *y = ag_new_var(tape, a->value.rank, shape, "matmul");
+    Var *y = product_var(tape, a, N, "matmul");
     matmul(y->value.data, a->value.data, b->value.data, R, K, N, MATMUL_NN, false);
     ag_record(tape, "matmul", matmul_backward, y, 2, (Var *[]){a, b});
     return y;
@@ -51,10 +56,7 @@ Var *ag_matmul_bt(Tape *tape, Var *a, Var *b) {
     if (b->value.rank != 2 || tensor_last_dim(&a->value) != b->value.shape[1])
         ag_shape_error("matmul_bt", "need a: [..., K] and b: [N, K]", &a->value, &b->value);
     int R = rows_of(a), N = b->value.shape[0], K = b->value.shape[1];
-    int shape[TENSOR_MAX_RANK];
-    for (int i = 0; i < a->value.rank; i++) shape[i] = a->value.shape[i];
-    shape[a->value.rank - 1] = N;
-    Var *y = ag_new_var(tape, a->value.rank, shape, "matmul_bt");
+    Var *y = product_var(tape, a, N, "matmul_bt");
     matmul(y->value.data, a->value.data, b->value.data, R, K, N, MATMUL_NT, false);
     ag_record(tape, "matmul_bt", matmul_bt_backward, y, 2, (Var *[]){a, b});
     return y;
@@ -75,10 +77,7 @@ Var *ag_linear(Tape *tape, Var *x, Var *w, Var *bias) {
         bias->value.shape[0] != w->value.shape[0])
         ag_shape_error("linear", "need x: [..., K], w: [N, K] and bias: [N]", &x->value, &w->value);
     int R = rows_of(x), N = w->value.shape[0], K = w->value.shape[1];
-    int shape[TENSOR_MAX_RANK];
-    for (int i = 0; i < x->value.rank; i++) shape[i] = x->value.shape[i];
-    shape[x->value.rank - 1] = N;
-    Var *y = ag_new_var(tape, x->value.rank, shape, "linear");
+    Var *y = product_var(tape, x, N, "linear");
     matmul(y->value.data, x->value.data, w->value.data, R, K, N, MATMUL_NT, false);
     add_broadcast(y->value.data, y->value.data, bias->value.data, R, N);
     ag_record(tape, "linear", linear_backward, y, 3, (Var *[]){x, w, bias});
