@@ -159,7 +159,7 @@ typedef struct HeapItem {
 
 typedef struct Trainer {
     Word *words;
-    int n_words;
+    int n_words, cap_words;   // words persist across the segments between special tokens
     U64Map pair_index;  // pair key -> index into pairs
     PairInfo *pairs;
     int n_pairs, cap_pairs;
@@ -263,7 +263,6 @@ static void update_heap(Trainer *tr) {
 static void collect_words(Trainer *tr, const unsigned char *text, size_t size, bool split) {
     U64Map chunk_index;  // hash of chunk bytes -> word (collisions resolved by comparing bytes)
     u64map_init(&chunk_index, 1 << 16);
-    int cap = 0;
     size_t pos = 0;
     while (pos < size) {
         size_t len = split ? bpe_chunk_length(text + pos, size - pos) : size - pos;
@@ -273,9 +272,11 @@ static void collect_words(Trainer *tr, const unsigned char *text, size_t size, b
             int *slot = u64map_slot(&chunk_index, probe, false);
             if (slot == NULL) {
                 slot = u64map_slot(&chunk_index, probe, true);
-                if (tr->n_words == cap) {
-                    cap = cap ? 2 * cap : 4096;
-                    tr->words = xrealloc(tr->words, (size_t)cap * sizeof(Word));
+                // The capacity lives in the trainer, not here: this runs once per segment between
+                // special tokens, and words from earlier segments are still in the array.
+                if (tr->n_words == tr->cap_words) {
+                    tr->cap_words = tr->cap_words ? 2 * tr->cap_words : 4096;
+                    tr->words = xrealloc(tr->words, (size_t)tr->cap_words * sizeof(Word));
                 }
                 Word *word = &tr->words[tr->n_words];
                 word->ids = xmalloc(len * sizeof(int32_t));

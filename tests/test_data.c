@@ -155,6 +155,25 @@ START_TEST(test_bpe_special_tokens_are_single_ids) {
 }
 END_TEST
 
+// Regression (issue 13): words are collected segment by segment between special tokens, and
+// the word array's capacity was local to one segment. A special early in the text followed by
+// more than 4096 distinct chunks wrote past the array (a heap overflow under AddressSanitizer).
+START_TEST(test_bpe_trains_on_many_distinct_chunks_after_a_special_token) {
+    size_t cap = 100000, size = 0;
+    unsigned char *text = malloc(cap);
+    size += (size_t)snprintf((char *)text, cap, "First<|endoftext|>");
+    for (int i = 0; i < 6000; i++) size += (size_t)snprintf((char *)text + size, cap - size, " w%d", i);
+    Bpe bpe;
+    char err[200];
+    const char *specials[] = {"<|endoftext|>"};
+    ck_assert_msg(bpe_train(&bpe, text, size, 400, true, specials, 1, NULL, NULL, err, sizeof err), "%s", err);
+    ck_assert_int_eq(bpe_vocab_size(&bpe), 400);
+    assert_round_trip(&bpe, text, size);
+    bpe_free(&bpe);
+    free(text);
+}
+END_TEST
+
 START_TEST(test_bpe_chunks_split_words_digits_and_spaces_like_gpt2) {
     const char *text = "Hello world  42x, ok\n\nyes";
     const char *want[] = {"Hello", " world", " ", " 42", "x", ",", " ok", "\n\n", "yes"};
@@ -463,6 +482,7 @@ Suite *data_suite(void) {
     tcase_add_test(tc, test_fast_bpe_learns_the_same_merges_as_the_naive_trainer);
     tcase_add_test(tc, test_bpe_round_trips_any_bytes);
     tcase_add_test(tc, test_bpe_special_tokens_are_single_ids);
+    tcase_add_test(tc, test_bpe_trains_on_many_distinct_chunks_after_a_special_token);
     tcase_add_test(tc, test_bpe_chunks_split_words_digits_and_spaces_like_gpt2);
     tcase_add_test(tc, test_bpe_save_then_load_gives_the_same_tokenizer);
     tcase_add_test(tc, test_bpe_loader_rejects_every_malformed_line);
