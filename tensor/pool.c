@@ -273,13 +273,13 @@ void parallel_for(long n, long grain, ParallelFn fn, void *ctx) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     long n_chunks = (n + grain - 1) / grain;
-    bool alone = !inside_parallel_for && pool.workers && pool.n_threads > 1 && n_chunks > 1 && jobs_alone_left > 0;
-    if (pool.workers == NULL || pool.n_threads == 1 || n_chunks == 1 || inside_parallel_for || alone) {
-        // The same chunks, one after the other.
-        if (alone) {
-            jobs_alone_left--;
-            atomic_fetch_add_explicit(&stats_jobs_alone, 1, memory_order_relaxed);
-        }
+    bool serial = pool.workers == NULL || pool.n_threads == 1 || n_chunks == 1 || inside_parallel_for;
+    if (!serial && jobs_alone_left > 0) {  // backing off from a busy machine (see above)
+        jobs_alone_left--;
+        atomic_fetch_add_explicit(&stats_jobs_alone, 1, memory_order_relaxed);
+        serial = true;
+    }
+    if (serial) {  // the same chunks, one after the other
         for (long c = 0; c < n_chunks; c++) fn(ctx, c * grain, c * grain + grain < n ? c * grain + grain : n);
         return;
     }
