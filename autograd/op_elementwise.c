@@ -71,6 +71,13 @@ static void mul_grad_a(void *ctx, long begin, long end) {
     }
 }
 
+// Elements [begin, end) of ga += g * b, for a and b of the same shape (one long row: a gate, or
+// the filter's window), which would otherwise be a single chunk for a single thread.
+static void mul_grad_a_columns(void *ctx, long begin, long end) {
+    const MulGradJob *j = ctx;
+    for (long i = begin; i < end; i++) j->ga[i] += j->g[i] * j->b[i];
+}
+
 static void mul_backward(Node *n) {
     Var *a = n->in[0], *b = n->in[1];
     const float *g = n->out->grad;
@@ -78,7 +85,8 @@ static void mul_backward(Node *n) {
     if (a->requires_grad) {
         MulGradJob j = {a->grad, g, b->value.data, inner};
         long rows_per_chunk = inner > 0 && inner < ELEMS_PER_CHUNK ? ELEMS_PER_CHUNK / inner : 1;
-        parallel_for(outer, rows_per_chunk, mul_grad_a, &j);
+        if (outer == 1) parallel_for(inner, ELEMS_PER_CHUNK, mul_grad_a_columns, &j);
+        else parallel_for(outer, rows_per_chunk, mul_grad_a, &j);
     }
     if (b->requires_grad) broadcast_grad_b(n, b->grad, g, a->value.data, outer, inner);
 }

@@ -81,6 +81,27 @@ START_TEST(test_gradcheck_mul_same_shape_and_broadcast) {
 }
 END_TEST
 
+// Long same-shape operands (a gate, the filter's window) are split into chunks of elements: every
+// element's gradient is the other operand times the seed, exactly (one product, one rounding).
+START_TEST(test_mul_backward_of_long_same_shape_arrays_is_exact_in_every_chunk) {
+    int n = 70001;  // several chunks and a ragged last one
+    Var *a = random_param("a", 1, (int[]){n}, -2, 2), *b = random_param("b", 1, (int[]){n}, -2, 2);
+    float *seed = malloc(sizeof(float) * n);
+    rng_fill_uniform(&rng, seed, n, -1, 1);
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    ag_backward(&tape, ag_mul(&tape, a, b), seed);
+    for (int i = 0; i < n; i++) {
+        ck_assert_float_eq(a->grad[i], seed[i] * b->value.data[i]);
+        ck_assert_float_eq(b->grad[i], seed[i] * a->value.data[i]);
+    }
+    free(seed);
+    arena_free(&arena);
+}
+END_TEST
+
 START_TEST(test_gradcheck_scale) {
     Graph g = {random_param("a", 2, (int[]){3, 7}, -1, 1), NULL, NULL, {0}, 0};
     assert_gradcheck(build_scale, &g, (Var *[]){g.a}, 1);
@@ -486,6 +507,7 @@ Suite *autograd_suite(void) {
     tcase_add_test(tc, test_gradcheck_add_same_shape);
     tcase_add_test(tc, test_gradcheck_add_broadcasts_over_leading_axes);
     tcase_add_test(tc, test_gradcheck_mul_same_shape_and_broadcast);
+    tcase_add_test(tc, test_mul_backward_of_long_same_shape_arrays_is_exact_in_every_chunk);
     tcase_add_test(tc, test_gradcheck_scale);
     tcase_add_test(tc, test_gradcheck_unary_maps);
     tcase_add_test(tc, test_gradcheck_matmul_non_square_with_leading_axes);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../tensor/ops.h"
+#include "../tensor/pool.h"
 #include "../train/checkpoint.h"
 #include "../train/evaluate.h"
 #include "../train/safetensors.h"
@@ -104,6 +105,84 @@ START_TEST(test_clipping_scales_the_global_norm_down_to_the_limit) {
     ck_assert_double_eq_tol(optim_grad_norm(&params), 1.0, 1e-5);
     params_free(&params);
     arena_free(&arena);
+}
+END_TEST
+
+// The optimizer takes all trainable floats as one range cut into chunks, which end in the middle
+// of parameters (sizes below) and skip buffers. Every float must be updated exactly once, as the
+// formula says, and the norm must be the plain sum of squares; the same bits on 1 and 2 threads.
+static void random_params(ParamList *params, Arena *arena) {
+    static const int sizes[] = {3, 20000, 7, 40000, 1};
+    params_init(params, arena);
+    Rng r = rng_new(77);
+    char name[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        Var *v = params_new(params, "", name, 1, (int[]){sizes[i]}, PARAM_DEFAULT, i == 2 ? 0.0f : PARAM_DEFAULT);
+        rng_fill_uniform(&r, v->value.data, sizes[i], -1, 1);
+        rng_fill_uniform(&r, v->grad, sizes[i], -0.01f, 0.01f);
+        if (i == 1) params_new_buffer(params, "", "buffer", 1, (int[]){5});
+    }
+}
+
+START_TEST(test_optimizer_updates_every_float_once_across_chunks_on_any_thread_count) {
+    float *result[2];
+    for (int threads = 1; threads <= 2; threads++) {
+        pool_init(threads);
+        Arena arena;
+        arena_init(&arena, 0);
+        ParamList params;
+        random_params(&params, &arena);
+        double want = 0;
+        for (int i = 0; i < params.n; i++)
+            if (params.items[i].trainable)
+                for (size_t k = 0; k < params.items[i].var->value.size; k++)
+                    want += (double)params.items[i].var->grad[k] * params.items[i].var->grad[k];
+        ck_assert_double_eq_tol(optim_grad_norm(&params), sqrt(want), 1e-12 * sqrt(want));
+        ck_assert_double_eq_tol(optim_clip(&params, 0.5f), sqrt(want), 1e-12 * sqrt(want));
+        ck_assert_double_eq_tol(optim_grad_norm(&params), 0.5, 1e-6);
+        OptimConfig cfg = optim_config_default();
+        cfg.warmup_steps = 0;
+        Optimizer o;
+        optim_init(&o, &cfg, &params);
+        // Copies of the first step's inputs, for the formula.
+        long total = params_count(&params);
+        float *before = malloc(sizeof(float) * total), *grads = malloc(sizeof(float) * total);
+        long at = 0;
+        for (int i = 0; i < params.n; i++) {
+            const Param *p = &params.items[i];
+            if (!p->trainable) continue;
+            memcpy(before + at, p->var->value.data, sizeof(float) * p->var->value.size);
+            memcpy(grads + at, p->var->grad, sizeof(float) * p->var->value.size);
+            at += (long)p->var->value.size;
+        }
+        optim_step(&o);
+        result[threads - 1] = malloc(sizeof(float) * total);
+        at = 0;
+        for (int i = 0; i < params.n; i++) {
+            const Param *p = &params.items[i];
+            if (!p->trainable) {
+                for (size_t k = 0; k < p->var->value.size; k++) ck_assert_float_eq(p->var->value.data[k], 0.0f);
+                continue;
+            }
+            double wd = p->weight_decay >= 0 ? p->weight_decay : cfg.weight_decay, lr = optim_lr_at(&cfg, 0);
+            for (size_t k = 0; k < p->var->value.size; k++, at++) {
+                // Step 1: m/(1-b1) = g and v/(1-b2) = g^2, so the step is lr g / (|g| + eps).
+                double g = grads[at], want_p = before[at] * (1 - lr * wd) - lr * g / (fabs(g) + 1e-8);
+                ck_assert_double_eq_tol(p->var->value.data[k], want_p, 1e-6);
+                result[threads - 1][at] = p->var->value.data[k];
+            }
+        }
+        free(before);
+        free(grads);
+        optim_free(&o);
+        params_free(&params);
+        arena_free(&arena);
+    }
+    ck_assert_int_eq(memcmp(result[0], result[1], sizeof(float) * 60011), 0);
+    free(result[0]);
+    free(result[1]);
+    stop_threads();
 }
 END_TEST
 
@@ -282,6 +361,7 @@ Suite *train_suite(void) {
     tcase_add_test(tc, test_sgd_with_momentum);
     tcase_add_test(tc, test_schedule_warms_up_linearly_then_decays_by_cosine_to_the_floor);
     tcase_add_test(tc, test_clipping_scales_the_global_norm_down_to_the_limit);
+    tcase_add_test(tc, test_optimizer_updates_every_float_once_across_chunks_on_any_thread_count);
     tcase_add_test(tc, test_checkpoint_resumes_the_exact_same_run);
     tcase_add_test(tc, test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash);
     tcase_add_test(tc, test_sampling_respects_top_k_top_p_and_the_seed);

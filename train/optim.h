@@ -39,7 +39,8 @@ void optim_free(Optimizer *o);
 
 // The learning rate at step t (0-based): linear warmup, then cosine decay to min_lr.
 float optim_lr_at(const OptimConfig *cfg, long t);
-// sqrt of the sum of squares of every trainable gradient, summed in parameter order (deterministic).
+// sqrt of the sum of squares of every trainable gradient: partial sums over fixed chunks of the
+// trainable floats, added in chunk order (the same bits for any thread count).
 double optim_grad_norm(const ParamList *params);
 // Scale gradients so their global norm is at most clip; returns the norm before clipping.
 double optim_clip(ParamList *params, float clip);
