@@ -157,12 +157,14 @@ static void run_matmul(void *ctx) {
     matmul(mc->c, mc->a, mc->b, mc->m, mc->k, mc->n, mc->trans, false);
 }
 
-// The shakespeare preset's products (B*T = 768 rows, width 128, 3x and 4x expansions), the
+// The shakespeare preset's products (B*T = 768 rows, width 128, 3x and 4x expansions), two of
+// its weight gradients (128 outputs, summed over 768 tokens: few rows, "tn" is the real one), the
 // recall step's at depth 64 (width 64: 4096 of its 16416 rows), and two squares.
 static void bench_matmul(const int *threads, int n_threads, int reps) {
     static const int shapes[][3] = {{768, 128, 384}, {768, 384, 128}, {768, 128, 512}, {768, 512, 128},
-                                    {1024, 128, 128}, {4096, 64, 192}, {4096, 64, 64},  {4096, 64, 256},
-                                    {4096, 256, 64},  {512, 512, 512}, {1024, 1024, 1024}};
+                                    {1024, 128, 128}, {128, 768, 128}, {128, 768, 512}, {4096, 64, 192},
+                                    {4096, 64, 64},  {4096, 64, 256}, {4096, 256, 64},  {512, 512, 512},
+                                    {1024, 1024, 1024}};
     Arena arena;
     arena_init(&arena, 0);
     Rng rng = rng_new(1);
