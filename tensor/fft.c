@@ -82,6 +82,18 @@ static FftPlan *plan_build(int n) {
         p->rr[k] = (float)cos(a);
         p->ri[k] = (float)sin(a);
     }
+    // The four-step method's twiddles are wr, wi at t2*k1, copied into the order in which its
+    // first pass reads them: a row of them multiplies a row of columns, one vector at a time.
+    p->n1 = 1;
+    while ((long)p->n1 * p->n1 < p->half) p->n1 *= 2;  // sqrt(half), or sqrt(2 half) when log2(half) is odd
+    p->n2 = p->half / p->n1;
+    p->sr = alloc_floats((size_t)p->half);
+    p->si = alloc_floats((size_t)p->half);
+    for (int k1 = 0; k1 < p->n1; k1++)
+        for (int t2 = 0; t2 < p->n2; t2++) {
+            p->sr[k1 * p->n2 + t2] = p->wr[t2 * k1];
+            p->si[k1 * p->n2 + t2] = p->wi[t2 * k1];
+        }
     return p;
 }
 
@@ -213,12 +225,15 @@ size_t fft_columns_scratch(const FftPlan *plan, int g) { return 4 * (size_t)plan
 //   E[k] = (Z[k] + conj Z[half-k]) / 2    (the spectrum of the even samples)
 //   O[k] = (Z[k] - conj Z[half-k]) / 2i   (the spectrum of the odd samples)
 //   X[k] = E[k] + W_n^k O[k]
-static void untangle_forward(const FftPlan *p, int g, const float *restrict zr, const float *restrict zi,
-                             float *restrict re, float *restrict im, int k_begin, int k_end) {
+static void untangle_bins(const FftPlan *p, int g, const float *restrict zr, const float *restrict zi,
+                          float *restrict re, float *restrict im, int k_begin, int k_end) {
     int h = p->half;
     for (int k = k_begin; k < k_end; k++) {
-        const float *ar = zr + (long)(k % h) * g, *ai = zi + (long)(k % h) * g;
-        const float *cr = zr + (long)((h - k) % h) * g, *ci = zi + (long)((h - k) % h) * g;
+        // Z[k] and Z[half-k], indices taken mod half: both are Z[0] at k = 0 and at k = half.
+        // (Selects, not `%`: an integer division per bin took 40% of a single signal's round trip.)
+        int ka = k == h ? 0 : k, kc = k == 0 ? 0 : h - k;
+        const float *ar = zr + (long)ka * g, *ai = zi + (long)ka * g;
+        const float *cr = zr + (long)kc * g, *ci = zi + (long)kc * g;
         float wr = p->rr[k], wi = p->ri[k];
         float *xr = re + (long)k * g, *xi = im + (long)k * g;
         for (int c = 0; c < g; c++) {
@@ -228,6 +243,25 @@ static void untangle_forward(const FftPlan *p, int g, const float *restrict zr, 
             xi[c] = ei + wr * oi + wi * or_;
         }
     }
+}
+
+static void untangle_forward(const FftPlan *p, int g, const float *restrict zr, const float *restrict zi,
+                             float *restrict re, float *restrict im, int k_begin, int k_end) {
+    if (g > 1) {
+        untangle_bins(p, g, zr, zi, re, im, k_begin, k_end);
+        return;
+    }
+    // One signal: bins 1 .. half-1 read Z[k] forwards and Z[half-k] backwards, a loop over k that
+    // the compiler turns into vector code. Bins 0 and half (the wrap-around) go the general way.
+    int h = p->half, lo = k_begin > 1 ? k_begin : 1, hi = k_end < h ? k_end : h;
+    for (int k = lo; k < hi; k++) {
+        float ar = zr[k], ai = zi[k], cr = zr[h - k], ci = zi[h - k], wr = p->rr[k], wi = p->ri[k];
+        float er = 0.5f * (ar + cr), ei = 0.5f * (ai - ci), or_ = 0.5f * (ai + ci), oi = 0.5f * (cr - ar);
+        re[k] = er + wr * or_ - wi * oi;
+        im[k] = ei + wr * oi + wi * or_;
+    }
+    untangle_bins(p, 1, zr, zi, re, im, k_begin, lo < k_end ? lo : k_end);
+    untangle_bins(p, 1, zr, zi, re, im, hi > k_begin ? hi : k_begin, k_end);
 }
 
 // The inverse of untangle_forward, with the whole 1/n of the inverse transform folded in:
@@ -496,23 +530,39 @@ static void four_step_columns(const FourStep *f, int rows, int cols, const float
     *res_i = in_y ? yi : zi;
 }
 
+// out = v * w (complex, elementwise over g columns), w conjugated for the inverse (dir = -1).
+static inline void twiddle_row(int g, int dir, const float *restrict wr, const float *restrict wi,
+                               const float *restrict vr, const float *restrict vi, float *restrict outr,
+                               float *restrict outi) {
+    for (int c = 0; c < g; c++) {
+        float w_i = (float)dir * wi[c];
+        outr[c] = vr[c] * wr[c] - vi[c] * w_i;
+        outi[c] = vr[c] * w_i + vi[c] * wr[c];
+    }
+}
+
 static void four_step_pass1(void *ctx, long begin, long end) {
     const FourStep *f = ctx;
-    float *scratch = pool_scratch(4 * (size_t)f->n1 * FFT_COLUMNS);
+    const FftPlan *p = f->plan;
+    float *scratch = pool_scratch(6 * (size_t)f->n1 * FFT_COLUMNS);
+    float *br = scratch + 4 * (size_t)f->n1 * FFT_COLUMNS, *bi = br + (size_t)f->n1 * FFT_COLUMNS;
     for (long grp = begin; grp < end; grp++) {
         long c0 = grp * FFT_COLUMNS;
         int g = f->n2 - c0 < FFT_COLUMNS ? (int)(f->n2 - c0) : FFT_COLUMNS;
         float *ar, *ai;
         four_step_columns(f, f->n1, f->n2, f->in_r, f->in_i, c0, g, scratch, &ar, &ai);
-        for (int c = 0; c < g; c++) {
-            long t2 = c0 + c;
-            for (int k1 = 0; k1 < f->n1; k1++) {
-                float wr = f->plan->wr[t2 * k1], wi = f->dir * f->plan->wi[t2 * k1];
-                float vr = ar[(long)k1 * g + c], vi = ai[(long)k1 * g + c];
-                f->t_r[t2 * f->n1 + k1] = vr * wr - vi * wi;
-                f->t_i[t2 * f->n1 + k1] = vr * wi + vi * wr;
-            }
+        // Times W_half^(t2 k1), still in columns: row k1 of the group against a contiguous row of
+        // the twiddle matrix, a vector loop. Then the transpose, in 4x4 blocks.
+        for (int k1 = 0; k1 < f->n1; k1++) {
+            const float *wr = p->sr + (long)k1 * f->n2 + c0, *wi = p->si + (long)k1 * f->n2 + c0;
+            long at = (long)k1 * g;
+            // A full group has a constant trip count, and becomes straight vector code: with g
+            // unknown, the compiler re-checked overlaps and remainders on every 16-float row.
+            if (g == FFT_COLUMNS) twiddle_row(FFT_COLUMNS, f->dir, wr, wi, ar + at, ai + at, br + at, bi + at);
+            else twiddle_row(g, f->dir, wr, wi, ar + at, ai + at, br + at, bi + at);
         }
+        transpose(br, g, f->n1, g, f->t_r + c0 * f->n1, f->n1);
+        transpose(bi, g, f->n1, g, f->t_i + c0 * f->n1, f->n1);
     }
 }
 
@@ -524,19 +574,16 @@ static void four_step_pass2(void *ctx, long begin, long end) {
         int g = f->n1 - c0 < FFT_COLUMNS ? (int)(f->n1 - c0) : FFT_COLUMNS;
         float *ar, *ai;
         four_step_columns(f, f->n2, f->n1, f->t_r, f->t_i, c0, g, scratch, &ar, &ai);
-        for (int k2 = 0; k2 < f->n2; k2++)
-            for (int c = 0; c < g; c++) {
-                f->out_r[(long)k2 * f->n1 + c0 + c] = ar[(long)k2 * g + c];
-                f->out_i[(long)k2 * f->n1 + c0 + c] = ai[(long)k2 * g + c];
-            }
+        for (int k2 = 0; k2 < f->n2; k2++) {
+            memcpy(f->out_r + (long)k2 * f->n1 + c0, ar + (long)k2 * g, sizeof(float) * (size_t)g);
+            memcpy(f->out_i + (long)k2 * f->n1 + c0, ai + (long)k2 * g, sizeof(float) * (size_t)g);
+        }
     }
 }
 
 static void four_step(const FftPlan *p, int dir, const float *in_r, const float *in_i, float *t_r, float *t_i,
                       float *out_r, float *out_i) {
-    int h = p->half, n1 = 1;
-    while ((long)n1 * n1 < h) n1 *= 2;  // n1 = sqrt(h), or sqrt(2h) when log2(h) is odd
-    FourStep f = {p, n1, h / n1, dir, in_r, in_i, t_r, t_i, out_r, out_i};
+    FourStep f = {p, p->n1, p->n2, dir, in_r, in_i, t_r, t_i, out_r, out_i};
     // Small transforms get one chunk per pass: they run serially.
     long groups1 = (f.n2 + FFT_COLUMNS - 1) / FFT_COLUMNS, groups2 = (f.n1 + FFT_COLUMNS - 1) / FFT_COLUMNS;
     long grain1 = MIN_POINTS_PER_CHUNK / ((long)f.n1 * FFT_COLUMNS) + 1;

@@ -18,6 +18,8 @@ typedef struct FftPlan {
     int half;         // n/2: the size of the complex transform that does the work (1 when n <= 2)
     float *wr, *wi;   // exp(-2 pi i j / half), j < half: every twiddle a complex stage needs
     float *rr, *ri;   // exp(-2 pi i k / n), k <= half: the twiddles that untangle a real input
+    int n1, n2;       // a lone long signal's complex transform as an n1 x n2 matrix (the four-step method)
+    float *sr, *si;   // its twiddles exp(-2 pi i t2 k1 / half), [k1][t2]: k1 < n1, t2 < n2
 } FftPlan;
 
 // The plan for size n (a power of two, 1 .. 2^22), built on first use and cached for the life
