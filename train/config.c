@@ -57,9 +57,9 @@ void train_config_usage(FILE *f) {
     fprintf(f,
             "usage: hyena train [options]\n"
             "Trains a language model and writes checkpoints, a CSV log and an SVG loss plot to --out.\n"
-            "  --preset NAME         tiny (default: the embedded corpus, a few minutes), shakespeare\n"
-            "                        (nanoGPT's budget on build/data/tinyshakespeare.txt: make shakespeare),\n"
-            "                        recall; later flags override the preset\n"
+            "  --preset NAME         tiny (default: the embedded corpus, about half a minute),\n"
+            "                        shakespeare (nanoGPT's budget on build/data/tinyshakespeare.txt:\n"
+            "                        make shakespeare), recall; later flags override the preset\n"
             "  --data PATH           a text file or a directory of them (default: the embedded corpus)\n"
             "  --tokenizer KIND      char (default), bpe (trained on --data), or bpe:FILE\n"
             "  --vocab-size N        size of the BPE vocabulary to train (default 512)\n"
@@ -80,6 +80,8 @@ void train_config_usage(FILE *f) {
             "  --clip X              global gradient-norm clipping, 0 to disable (default 1)\n"
             "  --eval-every N        exact validation loss, checkpoints and a sample every N steps (200)\n"
             "  --sample-tokens N     length of the sample at each evaluation (default 200)\n"
+            "  --log-every N         a progress line every N steps (default: on a terminal, one status\n"
+            "                        line updated in place; otherwise about one line a second)\n"
             "  --seed N              random seed (default 1337)\n"
             "  --threads N           worker threads (default: one per core)\n"
             "  --out DIR             where outputs go (default hyena_out)\n"
@@ -187,6 +189,7 @@ bool train_config_parse(TrainConfig *c, int argc, char **argv, bool *help) {
         else if (strcmp(f, "--clip") == 0) ok = parse_float(v, &c->optim.clip, 0, 1e6f, f);
         else if (strcmp(f, "--eval-every") == 0) ok = cli_parse_int(v, &c->eval_every, 1, 1 << 30, f);
         else if (strcmp(f, "--sample-tokens") == 0) ok = cli_parse_int(v, &c->sample_tokens, 0, 1 << 20, f);
+        else if (strcmp(f, "--log-every") == 0) ok = cli_parse_int(v, &c->log_every, 1, 1 << 30, f);
         else if (strcmp(f, "--seed") == 0) {
             ok = cli_parse_int(v, &unsigned_seed, 0, 2147483647, f);
             c->seed = (unsigned long long)unsigned_seed;

@@ -17,6 +17,7 @@ typedef struct TrainConfig {
     ModelConfig model;        // vocab_size is filled in from the tokenizer
     OptimConfig optim;        // total_steps = steps
     int batch, steps, grad_accum, eval_every, sample_tokens, threads;
+    int log_every;        // a lasting progress line every N steps; 0: see train.c (display only, not saved)
     unsigned long long seed;
     char out[1024];
     char resume[1024];        // a checkpoint to continue from, or ""

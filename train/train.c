@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../data/corpus.h"
 #include "../tensor/pool.h"
@@ -183,6 +184,41 @@ static void print_sample(Run *r) {
     free(ids);
 }
 
+// ---------------------------------------------------------------- progress
+
+// A line per step scrolls a thousand lines past in half a minute and buries the evaluations and
+// the samples. On a terminal, one status line is rewritten in place ("\r", then "\033[K" erases
+// the rest of the old line), at most ten times a second; evaluation steps, samples and the steps
+// of --log-every print lasting lines. Into a file or a pipe, without --log-every, a line about once
+// a second. log.csv gets every step either way.
+typedef struct Progress {
+    bool tty;             // stdout is a terminal
+    bool status_shown;    // a status line is on screen: erase it before printing a lasting line
+    double last_line, last_status;
+} Progress;
+
+static void progress_clear(Progress *p) {
+    if (p->status_shown) fputs("\r\033[K", stdout);
+    p->status_shown = false;
+    fflush(stdout);
+}
+
+static void progress_step(Progress *p, const TrainConfig *c, long step, bool eval_step, const char *line) {
+    double now = cli_seconds();
+    bool lasting = eval_step || step == c->steps ||
+                   (c->log_every > 0 ? step % c->log_every == 0 : !p->tty && (step == 1 || now - p->last_line >= 1.0));
+    if (lasting) {
+        progress_clear(p);
+        printf("%s\n", line);
+        p->last_line = now;
+    } else if (p->tty && now - p->last_status >= 0.1) {
+        printf("\r%s\033[K", line);
+        p->status_shown = true;
+        p->last_status = now;
+    }
+    fflush(stdout);
+}
+
 // ---------------------------------------------------------------- the loop
 
 int train_main(int argc, char **argv) {
@@ -203,12 +239,13 @@ int train_main(int argc, char **argv) {
     if (resumed) {
         char resume[1024];
         snprintf(resume, sizeof resume, "%s", r.cfg.resume);
-        int threads = r.cfg.threads;
+        int threads = r.cfg.threads, log_every = r.cfg.log_every;  // how to run and show it: still ours
         if (!checkpoint_load(resume, &r.cfg, &r.model, &r.tok, &r.opt, &r.state, err, sizeof err)) {
             fprintf(stderr, "hyena: cannot resume: %s\n", err);
             return 1;
         }
         r.cfg.threads = threads;
+        r.cfg.log_every = log_every;
         snprintf(r.cfg.out, sizeof r.cfg.out, "%s", r.out);
         printf("resuming %s at step %ld\n", resume, r.state.step);
     }
@@ -275,8 +312,10 @@ int train_main(int argc, char **argv) {
     tape_init(&tape, &step_arena);
     double ema_ms = 0;
     int rc = 0;
+    Progress progress = {isatty(STDOUT_FILENO) != 0, false, 0, 0};
     while (r.state.step < r.cfg.steps) {
         if (stop_requested) {
+            progress_clear(&progress);
             printf("\ninterrupted at step %ld: saving %s/latest.safetensors\n", r.state.step, r.out);
             rc = save(&r, "latest.safetensors") ? 130 : 1;
             break;
@@ -294,6 +333,7 @@ int train_main(int argc, char **argv) {
         }
         double norm = optim_clip(&r.model.params, r.cfg.optim.clip);
         if (!isfinite(loss) || !isfinite(norm)) {
+            progress_clear(&progress);
             char latest[1100];
             snprintf(latest, sizeof latest, "%s/latest.safetensors", r.out);
             struct stat st;
@@ -310,12 +350,14 @@ int train_main(int argc, char **argv) {
         double ms = (cli_seconds() - t0) * 1e3;
         ema_ms = ema_ms == 0 ? ms : 0.9 * ema_ms + 0.1 * ms;
         double eta = ema_ms * (double)(r.cfg.steps - r.state.step) / 1e3;
-        printf("step %5ld/%d | loss %.4f | lr %.2e | norm %6.3f | %6.1f ms | %7.0f tok/s | ETA %dm%02ds\n", r.state.step,
-               r.cfg.steps, loss, lr, norm, ms, (double)B * T * r.cfg.grad_accum / (ms / 1e3), (int)eta / 60,
-               (int)eta % 60);
-        fflush(stdout);
+        char line[200];
+        snprintf(line, sizeof line, "step %5ld/%d | loss %.4f | lr %.2e | norm %6.3f | %6.1f ms | %7.0f tok/s | ETA %dm%02ds",
+                 r.state.step, r.cfg.steps, loss, lr, norm, ms, (double)B * T * r.cfg.grad_accum / (ms / 1e3),
+                 (int)eta / 60, (int)eta % 60);
+        bool eval_step = r.state.step % r.cfg.eval_every == 0 || r.state.step == r.cfg.steps;
+        progress_step(&progress, &r.cfg, r.state.step, eval_step, line);
         LogRow row = {r.state.step, loss, lr, norm, ms, NAN};
-        if (r.state.step % r.cfg.eval_every == 0 || r.state.step == r.cfg.steps) {
+        if (eval_step) {
             EvalResult e = evaluate(&r.model, &r.tok, &r.val, B, &tape);
             row.val_loss = e.loss;
             bool best = e.loss < r.state.best_val_loss;
@@ -329,10 +371,12 @@ int train_main(int argc, char **argv) {
                 break;
             }
             print_sample(&r);
+            progress.last_line = cli_seconds();  // the evaluation's lines count as the last second's line
         } else {
             log_add(&log, row);
         }
     }
+    progress_clear(&progress);
     if (rc == 0) printf("done: %ld steps; best validation loss %.4f; checkpoints in %s/\n", r.state.step,
                         r.state.best_val_loss, r.out);
     free(in);
