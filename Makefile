@@ -7,8 +7,8 @@
 #   make tsan         the tests under ThreadSanitizer
 #   make tutorials    the tutorial examples, in build/tutorials/
 #   make deps         install the build and test dependencies on Debian/Ubuntu (gcc, make, Check)
-#   make shakespeare  fetch tiny Shakespeare (1.1 MB) into build/data/ (needs the network, or a
-#                     copy at ../shared/data/)
+#   make shakespeare  fetch tiny Shakespeare (1.1 MB) into build/data/ (needs the network; or put
+#                     the file there yourself. CI, offline, copies it from ../shared/data/)
 #   make clean
 
 BUILD  ?= build
