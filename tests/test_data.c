@@ -380,15 +380,21 @@ START_TEST(test_batches_are_shifted_windows_inside_the_split) {
     ck_assert_int_eq(val.ids[0], 90);
     Rng rng = rng_new(3);
     int32_t in[4 * 8], tg[4 * 8];
+    bool seen[90] = {false};
     for (int iter = 0; iter < 500; iter++) {
         batch_random(&train, 4, 8, &rng, in, tg);
-        for (int b = 0; b < 4; b++)
+        for (int b = 0; b < 4; b++) {
+            seen[in[b * 8]] = true;
             for (int t = 0; t < 8; t++) {
                 ck_assert_int_eq(tg[b * 8 + t], in[b * 8 + t] + 1);
                 ck_assert_int_lt(tg[b * 8 + t], 90);  // never reads validation tokens
                 if (t) ck_assert_int_eq(in[b * 8 + t], in[b * 8 + t - 1] + 1);
             }
+        }
     }
+    // Every window start 0 .. 81 comes up in 2000 draws, the last one (whose target is token 89)
+    // included: none is silently left out.
+    for (int start = 0; start <= 90 - 8 - 1; start++) ck_assert_msg(seen[start], "start %d never drawn", start);
     ck_assert(!dataset_split(ids, 100, 0.1, 95, &train, &val, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "shorter than one window"));
     ck_assert(!dataset_split(ids, 12, 0.1, 4, &train, &val, err, sizeof err));

@@ -48,6 +48,22 @@ END_TEST
 START_TEST(test_cached_logits_equal_full_forward_with_attention) { check_cached_matches_full(40, true, 2); }
 END_TEST
 
+// A cache holds `context` tokens: one more is refused (a one-line error and exit 1), never written
+// past the end of the history.
+START_TEST(test_a_full_cache_refuses_another_token) {
+    ModelConfig cfg = model_config_default(11, 16, 2, 8);
+    cfg.hyena.filter_order = 8;
+    cfg.mixer[1] = MIXER_ATTENTION;
+    Model m;
+    model_init(&m, &cfg, 5);
+    GenCache cache;
+    gencache_init(&cache, &m);
+    float logits[11];
+    for (int t = 0; t < 8; t++) gencache_step(&cache, t % 11, logits);
+    gencache_step(&cache, 0, logits);  // the ninth token: exits
+}
+END_TEST
+
 Suite *generate_suite(void) {
     Suite *s = suite_create("generate");
     TCase *tc = tcase_create("generate");
@@ -55,6 +71,7 @@ Suite *generate_suite(void) {
     tcase_add_test(tc, test_cached_logits_equal_full_forward_direct_path);
     tcase_add_test(tc, test_cached_logits_equal_full_forward_fft_path_order3);
     tcase_add_test(tc, test_cached_logits_equal_full_forward_with_attention);
+    tcase_add_exit_test(tc, test_a_full_cache_refuses_another_token, 1);
     suite_add_tcase(s, tc);
     return s;
 }

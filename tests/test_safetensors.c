@@ -111,6 +111,9 @@ START_TEST(test_safetensors_rejects_malformed_headers) {
     expect_rejected("{\"__metadata__\":[]}", 0, "not an object");
     expect_rejected("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, "rank 9");
     expect_rejected("{\"a\":[]}", 0, "not an object");
+    // 2^40 x 2^24 elements is 2^64: a product that wraps around to 0 would match 0 bytes of data.
+    expect_rejected("{\"a\":{\"dtype\":\"F32\",\"shape\":[1099511627776,16777216],\"data_offsets\":[0,0]}}", 0,
+                    "shape too large");
 }
 END_TEST
 

@@ -12,6 +12,7 @@
 #include "../train/evaluate.h"
 #include "../train/safetensors.h"
 #include "../train/sample.h"
+#include "../train/train.h"
 #include "suites.h"
 
 START_TEST(test_adamw_step_matches_the_pytorch_formula_with_parameter_groups) {
@@ -49,6 +50,28 @@ START_TEST(test_adamw_step_matches_the_pytorch_formula_with_parameter_groups) {
         ck_assert_double_lt(fabs(z->value.data[0] - p[2]), 1e-7);
     }
     ck_assert_int_eq(o.step, 3);
+    optim_free(&o);
+    params_free(&params);
+    arena_free(&arena);
+}
+END_TEST
+
+// eps is added to sqrt(v_hat), not inside it: with a gradient of 1e-9 the first step is
+// lr * 1e-9 / (1e-9 + 1e-8) = lr / 11, where sqrt(v_hat + eps) would give lr * 1e-5.
+START_TEST(test_adamw_adds_epsilon_to_the_root_of_v) {
+    Arena arena;
+    arena_init(&arena, 0);
+    ParamList params;
+    params_init(&params, &arena);
+    Var *w = params_new(&params, "", "w", 1, (int[]){1}, PARAM_DEFAULT, 0.0f);
+    OptimConfig cfg = optim_config_default();
+    cfg.warmup_steps = 0;
+    Optimizer o;
+    optim_init(&o, &cfg, &params);
+    w->grad[0] = 1e-9f;
+    optim_step(&o);
+    double lr = optim_lr_at(&cfg, 0), want = -lr * 1e-9 / (1e-9 + 1e-8);
+    ck_assert_double_eq_tol(w->value.data[0], want, 1e-3 * fabs(want));
     optim_free(&o);
     params_free(&params);
     arena_free(&arena);
@@ -186,6 +209,52 @@ START_TEST(test_optimizer_updates_every_float_once_across_chunks_on_any_thread_c
 }
 END_TEST
 
+// ---------------------------------------------------------------- the training loop
+
+// The loss of step `step` in DIR/log.csv.
+static double logged_loss(const char *dir, long step) {
+    char path[256], line[256];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    double loss = NAN;
+    long s;
+    double l;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%ld,%lf", &s, &l) == 2 && s == step) loss = l;
+    fclose(f);
+    return loss;
+}
+
+static void train_quietly(const char *out, const char *batch, const char *accum) {
+    // SGD without clipping: its step is proportional to the gradient (AdamW's and a clipped
+    // step are not), so a wrongly scaled gradient shows in the loss of step 2.
+    char *argv[] = {"--steps", "2", "--eval-every", "2", "--sample-tokens", "0", "--threads", "2",
+                    "--optimizer", "sgd", "--lr", "0.5", "--warmup", "0", "--clip", "0",
+                    "--batch", (char *)batch, "--grad-accum", (char *)accum, "--out", (char *)out, NULL};
+    ck_assert_int_eq(train_main((int)(sizeof argv / sizeof argv[0]) - 1, argv), 0);
+}
+
+// Gradient accumulation averages: 2 micro-batches of 6 windows are the batch of 12 (the same
+// windows, drawn in the same order), so the loss and the update match up to rounding, where
+// summing the micro-batches would double both.
+START_TEST(test_gradient_accumulation_averages_the_micro_batches) {
+    ck_assert_ptr_nonnull(freopen("/dev/null", "w", stdout));
+    char one[] = "/tmp/hyena-accum1-XXXXXX", two[] = "/tmp/hyena-accum2-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(one));
+    ck_assert_ptr_nonnull(mkdtemp(two));
+    train_quietly(one, "12", "1");
+    train_quietly(two, "6", "2");
+    for (long step = 1; step <= 2; step++) {
+        double a = logged_loss(one, step), b = logged_loss(two, step);
+        ck_assert_msg(fabs(a - b) <= 1e-4 * a, "step %ld: loss %.6f with one batch of 12, %.6f with 2 x 6", step, a, b);
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", one, two);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 // ---------------------------------------------------------------- checkpoints
 
 typedef struct Fixture {
@@ -258,6 +327,107 @@ START_TEST(test_checkpoint_resumes_the_exact_same_run) {
     ck_assert_ptr_nonnull(st_find(&st, "backbone.layers.0.mixer.filter_fn.implicit_filter.5.freq"));
     ck_assert_ptr_nonnull(st_find(&st, "optim.v.backbone.ln_f.weight"));
     st_free(&st);
+    unlink(path);
+    fixture_free(&a);
+    fixture_free(&b);
+}
+END_TEST
+
+// Every field a checkpoint holds comes back as saved: each is set to a value no default or preset
+// uses, so a field that is not written, or not read back, shows up as a difference.
+START_TEST(test_checkpoint_restores_every_configuration_field) {
+    Fixture a;
+    memset(&a, 0, sizeof a);
+    TrainConfig *c = &a.cfg;
+    *c = train_config_default();
+    snprintf(c->preset, sizeof c->preset, "%s", "shakespeare");
+    snprintf(c->data, sizeof c->data, "%s", "some/corpus.txt");
+    snprintf(c->tokenizer, sizeof c->tokenizer, "%s", "char");
+    c->vocab_size = 777;
+    c->val_fraction = 0.25f;
+    c->model = model_config_default(0, 24, 3, 10);
+    c->model.n_heads = 3;
+    c->model.mixer[2] = MIXER_ATTENTION;
+    HyenaConfig *h = &c->model.hyena;
+    h->order = 3;
+    h->filter_order = 6;
+    h->emb_dim = 5;
+    h->num_inner_mlps = 1;
+    h->w = 2.5f;
+    h->shift = 0.125f;
+    h->fast_decay_pct = 0.2f;
+    h->slow_decay_pct = 1.25f;
+    h->target = 0.05f;
+    h->lr_pos_emb = 2e-5f;
+    c->optim = (OptimConfig){.kind = OPTIM_SGD, .lr = 0.02f, .min_lr = 0.001f, .warmup_steps = 7, .total_steps = 345,
+                             .weight_decay = 0.03f, .beta1 = 0.85f, .beta2 = 0.95f, .eps = 1e-7f, .momentum = 0.8f,
+                             .clip = 2.5f};
+    c->steps = 345;
+    c->batch = 5;
+    c->grad_accum = 3;
+    c->eval_every = 17;
+    c->sample_tokens = 9;
+    c->seed = 987654321ULL;
+    a.tok.kind = TOKENIZER_CHAR;
+    char err[600];
+    const char *text = "abcdefgh";
+    ck_assert(chars_build(&a.tok.chars, (const unsigned char *)text, strlen(text), err, sizeof err));
+    c->model.vocab_size = a.tok.chars.n;
+    ck_assert_ptr_null(model_config_check(&c->model));
+    model_init(&a.model, &c->model, 3);
+    optim_init(&a.opt, &c->optim, &a.model.params);
+    a.state = (TrainState){4, rng_new(9), 3.25f};
+    char path[] = "/tmp/hyena-ckpt-XXXXXX";
+    close(mkstemp(path));
+    ck_assert(checkpoint_save(path, c, &a.model, &a.opt, &a.tok, &a.state));
+
+    Fixture b;
+    ck_assert_msg(checkpoint_load(path, &b.cfg, &b.model, &b.tok, &b.opt, &b.state, err, sizeof err), "%s", err);
+    const TrainConfig *d = &b.cfg;
+    ck_assert_str_eq(d->preset, c->preset);
+    ck_assert_str_eq(d->data, c->data);
+    ck_assert_str_eq(d->tokenizer, c->tokenizer);
+    ck_assert_int_eq(d->vocab_size, c->vocab_size);
+    ck_assert_float_eq(d->val_fraction, c->val_fraction);
+    ck_assert_int_eq(d->model.vocab_size, c->model.vocab_size);
+    ck_assert_int_eq(d->model.d_model, c->model.d_model);
+    ck_assert_int_eq(d->model.n_layers, c->model.n_layers);
+    ck_assert_int_eq(d->model.context, c->model.context);
+    ck_assert_int_eq(d->model.n_heads, c->model.n_heads);
+    for (int i = 0; i < c->model.n_layers; i++) ck_assert_int_eq(d->model.mixer[i], c->model.mixer[i]);
+    const HyenaConfig *g = &d->model.hyena;
+    ck_assert_int_eq(g->d_model, h->d_model);
+    ck_assert_int_eq(g->l_max, h->l_max);
+    ck_assert_int_eq(g->order, h->order);
+    ck_assert_int_eq(g->filter_order, h->filter_order);
+    ck_assert_int_eq(g->emb_dim, h->emb_dim);
+    ck_assert_int_eq(g->num_inner_mlps, h->num_inner_mlps);
+    ck_assert_float_eq(g->w, h->w);
+    ck_assert_float_eq(g->shift, h->shift);
+    ck_assert_float_eq(g->fast_decay_pct, h->fast_decay_pct);
+    ck_assert_float_eq(g->slow_decay_pct, h->slow_decay_pct);
+    ck_assert_float_eq(g->target, h->target);
+    ck_assert_float_eq(g->lr_pos_emb, h->lr_pos_emb);
+    ck_assert_int_eq(d->optim.kind, c->optim.kind);
+    ck_assert_float_eq(d->optim.lr, c->optim.lr);
+    ck_assert_float_eq(d->optim.min_lr, c->optim.min_lr);
+    ck_assert_int_eq(d->optim.warmup_steps, c->optim.warmup_steps);
+    ck_assert_int_eq(d->optim.total_steps, c->optim.total_steps);
+    ck_assert_float_eq(d->optim.weight_decay, c->optim.weight_decay);
+    ck_assert_float_eq(d->optim.beta1, c->optim.beta1);
+    ck_assert_float_eq(d->optim.beta2, c->optim.beta2);
+    ck_assert_float_eq(d->optim.eps, c->optim.eps);
+    ck_assert_float_eq(d->optim.momentum, c->optim.momentum);
+    ck_assert_float_eq(d->optim.clip, c->optim.clip);
+    ck_assert_int_eq(d->steps, c->steps);
+    ck_assert_int_eq(d->batch, c->batch);
+    ck_assert_int_eq(d->grad_accum, c->grad_accum);
+    ck_assert_int_eq(d->eval_every, c->eval_every);
+    ck_assert_int_eq(d->sample_tokens, c->sample_tokens);
+    ck_assert(d->seed == c->seed);
+    ck_assert_int_eq(b.state.step, 4);
+    ck_assert_float_eq(b.state.best_val_loss, 3.25f);
+    ck_assert_int_eq(memcmp(b.state.rng.s, a.state.rng.s, sizeof a.state.rng.s), 0);
     unlink(path);
     fixture_free(&a);
     fixture_free(&b);
@@ -358,11 +528,14 @@ Suite *train_suite(void) {
     tcase_add_checked_fixture(tc, with_two_threads, stop_threads);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_adamw_step_matches_the_pytorch_formula_with_parameter_groups);
+    tcase_add_test(tc, test_adamw_adds_epsilon_to_the_root_of_v);
     tcase_add_test(tc, test_sgd_with_momentum);
     tcase_add_test(tc, test_schedule_warms_up_linearly_then_decays_by_cosine_to_the_floor);
     tcase_add_test(tc, test_clipping_scales_the_global_norm_down_to_the_limit);
     tcase_add_test(tc, test_optimizer_updates_every_float_once_across_chunks_on_any_thread_count);
+    tcase_add_test(tc, test_gradient_accumulation_averages_the_micro_batches);
     tcase_add_test(tc, test_checkpoint_resumes_the_exact_same_run);
+    tcase_add_test(tc, test_checkpoint_restores_every_configuration_field);
     tcase_add_test(tc, test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash);
     tcase_add_test(tc, test_sampling_respects_top_k_top_p_and_the_seed);
     tcase_add_test(tc, test_evaluation_is_the_mean_loss_over_every_validation_token);
