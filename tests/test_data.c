@@ -144,6 +144,53 @@ START_TEST(test_bpe_round_trips_any_bytes) {
 }
 END_TEST
 
+// The ids themselves, not only the round trip: a chunk's encoding is what applying the merges one
+// after the other, in the order they were learned, each to every occurrence from left to right,
+// makes of its bytes. (Applying them out of order still decodes to the same text, with more
+// tokens.) Chunks are cut as the encoder cuts them (bpe_chunk_length).
+static long naive_encode_chunk(const Bpe *bpe, const unsigned char *s, long len, int32_t *ids) {
+    long n = len;
+    for (long i = 0; i < len; i++) ids[i] = s[i];
+    for (int m = 0; m < bpe->n_merges; m++) {
+        long out = 0;
+        for (long i = 0; i < n; i++) {
+            if (i + 1 < n && ids[i] == bpe->merges[m].a && ids[i + 1] == bpe->merges[m].b) {
+                ids[out++] = 256 + m;
+                i++;
+            } else {
+                ids[out++] = ids[i];
+            }
+        }
+        n = out;
+    }
+    return n;
+}
+
+START_TEST(test_bpe_encoding_applies_the_merges_in_the_order_learned) {
+    Bpe bpe = trained();
+    Corpus c = sample_text(60000);
+    size_t size = 20000;
+    unsigned char *text = malloc(size);
+    memcpy(text, c.text + 30000, size);  // text the merges were not only counted on
+    for (size_t i = 0; i < size; i++)
+        if (text[i] == '<') text[i] = '(';  // no special token: those are not made of merges
+    int32_t *got, *want = malloc(sizeof(int32_t) * size);
+    long n = bpe_encode(&bpe, text, size, &got), m = 0;
+    for (size_t at = 0; at < size;) {
+        size_t len = bpe_chunk_length(text + at, size - at);
+        m += naive_encode_chunk(&bpe, text + at, (long)len, want + m);
+        at += len;
+    }
+    ck_assert_int_eq(n, m);
+    for (long i = 0; i < n; i++) ck_assert_msg(got[i] == want[i], "token %ld: encoder %d, merges in order %d", i, got[i], want[i]);
+    free(got);
+    free(want);
+    free(text);
+    corpus_free(&c);
+    bpe_free(&bpe);
+}
+END_TEST
+
 START_TEST(test_bpe_special_tokens_are_single_ids) {
     Bpe bpe = trained();
     int32_t *ids;
@@ -487,6 +534,7 @@ Suite *data_suite(void) {
     tcase_set_timeout(tc, 300);  // generous: ThreadSanitizer runs these 10x slower
     tcase_add_test(tc, test_fast_bpe_learns_the_same_merges_as_the_naive_trainer);
     tcase_add_test(tc, test_bpe_round_trips_any_bytes);
+    tcase_add_test(tc, test_bpe_encoding_applies_the_merges_in_the_order_learned);
     tcase_add_test(tc, test_bpe_special_tokens_are_single_ids);
     tcase_add_test(tc, test_bpe_trains_on_many_distinct_chunks_after_a_special_token);
     tcase_add_test(tc, test_bpe_chunks_split_words_digits_and_spaces_like_gpt2);
