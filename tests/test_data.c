@@ -301,8 +301,15 @@ START_TEST(test_bpe_loader_survives_random_corruption) {
         size_t n = iter % 5 == 0 ? rng_below(&rng, (uint32_t)size) : size;
         for (int k = 0; k < 3; k++) buf[rng_below(&rng, (uint32_t)n + 1) % (n ? n : 1)] = (char)rng_below(&rng, 256);
         Bpe b;
-        char err[300];
-        if (bpe_parse(&b, buf, n, err, sizeof err)) bpe_free(&b);
+        char err[300] = "";
+        if (bpe_parse(&b, buf, n, err, sizeof err)) {
+            // Accepted: then it is a working tokenizer, whose encoding decodes to the input.
+            static const char probe[] = "any text, any bytes: \xff\x00 <|x|>";
+            assert_round_trip(&b, (const unsigned char *)probe, sizeof probe - 1);
+            bpe_free(&b);
+        } else {
+            ck_assert(strlen(err) > 0 && strchr(err, '\n') == NULL);  // one line that says why
+        }
     }
     free(buf);
     free(text);

@@ -169,8 +169,25 @@ START_TEST(test_safetensors_survives_random_corruption) {
         int flips = 1 + (int)rng_below(&rng, 4);
         for (int k = 0; k < flips && n; k++) b[rng_below(&rng, (uint32_t)n)] ^= (unsigned char)(1 + rng_below(&rng, 255));
         Safetensors st;
-        char err[300];
-        accepted += st_parse(b, n, &st, err, sizeof err);
+        char err[300] = "";
+        if (st_parse(b, n, &st, err, sizeof err)) {
+            // Accepted: then it is a valid file. Every tensor lies inside the data, holds exactly
+            // its shape's bytes, and the tensors tile the data section.
+            accepted++;
+            size_t data = st.size - st.data_start, covered = 0;
+            for (int t = 0; t < st.n_tensors; t++) {
+                const StTensor *x = &st.tensors[t];
+                uint64_t numel = 1;
+                for (int d = 0; d < x->rank; d++) numel *= (uint64_t)x->shape[d];
+                ck_assert(x->begin <= x->end && x->end <= data);
+                ck_assert_uint_eq(x->end - x->begin, numel * 4);
+                covered += x->end - x->begin;
+            }
+            ck_assert_uint_eq(covered, data);
+        } else {
+            // Refused: with a message of one line that says what is wrong.
+            ck_assert(strlen(err) > 0 && strchr(err, '\n') == NULL);
+        }
         st_free(&st);
     }
     ck_assert_int_lt(accepted, 3000);  // most corruptions are caught
