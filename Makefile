@@ -5,6 +5,7 @@
 #   make debug        -O0 -g3 build in build/debug, for stepping through in gdb
 #   make sanitize     the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan         the tests under ThreadSanitizer
+#   make mutate       mutation testing: each of tests/mutate.sh's single-line bugs must fail make test
 #   make tutorials    the tutorial examples, in build/tutorials/
 #   make deps         install the build and test dependencies on Debian/Ubuntu (gcc, make, Check)
 #   make shakespeare  fetch tiny Shakespeare (1.1 MB) into build/data/ (needs the network; or put
@@ -57,7 +58,7 @@ APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 TUTOR_BIN := $(TUTOR_SRC:tutorials/examples/%.c=$(BUILD)/tutorials/%)
 
-.PHONY: all test debug sanitize tsan tutorials deps shakespeare clean
+.PHONY: all test debug sanitize tsan mutate tutorials deps shakespeare clean
 all: $(BUILD)/libhyena.a $(BUILD)/hyena
 
 # Every object also depends on this Makefile: a changed flag must rebuild what it compiled.
@@ -120,6 +121,11 @@ debug:
 sanitize:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	        LDLIBS="-fsanitize=address,undefined" test
+
+# Mutation testing (tests/mutate.sh): one plausible bug at a time, `make test` must fail on each.
+# Slow (a test run per mutant) and not part of CI.
+mutate:
+	tests/mutate.sh
 
 tsan:
 	$(MAKE) BUILD=build/tsan OPT="-O1 -g -fsanitize=thread" LDLIBS="-fsanitize=thread" test

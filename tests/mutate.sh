@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# make mutate: do the tests catch bugs? Each mutant below is one plausible single-line bug (an
+# operator flipped, a bound off by one, a term dropped). For each, a copy of the committed tree
+# gets that one change, and `make test` must fail. Prints every mutant that survived, and the
+# kill rate. Not part of CI (it runs `make test` once per mutant: about half a minute each).
+#
+#   make mutate                    all mutants
+#   tests/mutate.sh 3 17           only mutants 3 and 17 (numbers as printed)
+#
+# A mutant is "file|text|replacement": the first occurrence of text in file is replaced. A mutant
+# whose text is no longer in its file is reported as stale (the code moved on: update the list).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+mutants=(
+  # tensor/
+  "tensor/matmul.c|for (int kk = 0; kk < kc; kk++) panel[kk * NR + jj] = src[kk];|for (int kk = 1; kk < kc; kk++) panel[kk * NR + jj] = src[kk];"
+  "tensor/matmul.c|vec_store(ci, (overwrite ? vec_splat(0.0f) : vec_load(ci)) + acc[i][v]);|vec_store(ci, acc[i][v]);"
+  "tensor/matmul.c|for (int s = 0; s < slices; s++) sum += j->partials[s * mn + i];|for (int s = 1; s < slices; s++) sum += j->partials[s * mn + i];"
+  "tensor/fft.c|float er = 0.5f * (ar + cr), ei = 0.5f * (ai - ci)|float er = 0.5f * (ar + cr), ei = 0.5f * (ai + ci)"
+  "tensor/fft.c|float f = 1.0f / (float)p->n;|float f = 1.0f / (float)p->half;"
+  "tensor/fft.c|outi[c] = vr[c] * w_i + vi[c] * wr[c];|outi[c] = vr[c] * w_i - vi[c] * wr[c];"
+  "tensor/ops.c|for (long i = 0; i < j->inner; i++) part[i] += g[i] * w[i];|for (long i = 0; i < j->inner; i++) part[i] += g[i];"
+  "tensor/ops.c|double mean = s / (double)j->cols;|double mean = s / (double)(j->cols - 1);"
+  "tensor/ops.c|for (long blk = 0; blk < blocks; blk++)  // blocks|for (long blk = 1; blk < blocks; blk++)  // blocks"
+  "tensor/pool.c|pool.shares[t].end = n_chunks * (t + 1) / pool.n_threads;|pool.shares[t].end = n_chunks * (t + 1) / pool.n_threads - (t == 0);"
+  "tensor/rng.c|while (low < threshold) {|while (low < threshold - 1) {"
+  "tensor/arena.c|arena->offset += need;|arena->offset += need - ARENA_ALIGN;"
+  # autograd/
+  "autograd/op_elementwise.c|case UNARY_TANH: for (long i = begin; i < end; i++) ga[i] += g[i] * (1.0f - y[i] * y[i]); break;|case UNARY_TANH: for (long i = begin; i < end; i++) ga[i] += g[i] * (1.0f - y[i]); break;"
+  "autograd/op_elementwise.c|case UNARY_LOG: for (long i = begin; i < end; i++) ga[i] += g[i] / a[i]; break;|case UNARY_LOG: for (long i = begin; i < end; i++) ga[i] += g[i] * a[i]; break;"
+  "autograd/op_elementwise.c|for (long i = begin; i < end; i++) j->ga[i] += j->g[i] * j->b[i];|for (long i = begin; i < end; i++) j->ga[i] = j->g[i] * j->b[i];"
+  "autograd/op_elementwise.c|for (long i = begin; i < end; i++) j->ga[i] += j->s * j->g[i];|for (long i = begin; i < end; i++) j->ga[i] += j->g[i];"
+  "autograd/op_cross_entropy.c|for (long c = 0; c < j->vocab; c++) sum += exp((double)(x[c] - max));|for (long c = 1; c < j->vocab; c++) sum += exp((double)(x[c] - max));"
+  "autograd/op_softmax.c|for (long c = 0; c < j->cols; c++) ga[c] += y[c] * (g[c] - (float)dot);|for (long c = 0; c < j->cols; c++) ga[c] += y[c] * g[c];"
+  "autograd/op_slice.c|for (long i = 0; i < n; i++) a[i] += y[i];|for (long i = 0; i < n; i++) a[i] = y[i];"
+  "autograd/op_reduce.c|for (long c = 0; c < cols; c++) a->grad[r * cols + c] += g;|for (long c = 1; c < cols; c++) a->grad[r * cols + c] += g;"
+  "autograd/op_layernorm.c|float xhat = (x[c] - mean) * rstd, dxhat = g[c] * j->gamma[c];|float xhat = (x[c] - mean) * rstd, dxhat = g[c];"
+  "autograd/op_causal_conv.c|int P = j->K - 1;|int P = j->K - 2;"
+  "autograd/op_attention.c|for (int s = 0; s <= t; s++) row[s] = scale * prow[s] * (row[s] - (float)dot);|for (int s = 0; s <= t; s++) row[s] = prow[s] * (row[s] - (float)dot);"
+  "autograd/op_fftconv.c|add_skip(j->gu + off, j->gy + off, j->bias + d0, j->L, j->D, g);|(void)0;"
+  "autograd/tape.c|if (node->out->grad == NULL) continue;|if (node->out->grad == NULL) break;"
+  # hyena/
+  "hyena/operator.c|Var *x = ag_slice(tape, z, 2, (N - 1 - o) * D, D);|Var *x = ag_slice(tape, z, 2, (o + 1) * D, D);"
+  "hyena/filter.c|if (i < f->n_layers - 1) h = ag_sin(tape, ag_mul(tape, h, freq));|if (i < f->n_layers - 2) h = ag_sin(tape, ag_mul(tape, h, freq));"
+  "hyena/filter.c|expf(-f->t->value.data[t] * fabsf(f->deltas->value.data[c])) + f->shift;|expf(-f->t->value.data[t] * f->deltas->value.data[c]) + f->shift;"
+  "hyena/generate.c|if (t >= m->cfg.context) {|if (t > m->cfg.context) {"
+  "hyena/model.c|if (c->n_layers < 1 || c->n_layers > MODEL_MAX_LAYERS) return|if (c->n_layers < 1 || c->n_layers > MODEL_MAX_LAYERS + 1) return"
+  # train/
+  "train/optim.c|m[i] = b1 * m[i] + (1.0f - b1) * g[i];|m[i] = b1 * m[i] + g[i];"
+  "train/optim.c|p[i] -= lr * mhat / (sqrtf(vhat) + eps);|p[i] -= lr * mhat / sqrtf(vhat + eps);"
+  "train/optim.c|if (t >= c->total_steps) return c->min_lr;|if (t > c->total_steps) return c->min_lr;"
+  "train/optim.c|if (clip > 0 && norm > clip) {|if (clip > 0 && norm > 2 * clip) {"
+  "train/sample.c|c[i] = (Candidate){expf((logits[i] - max) / o->temperature), i};|c[i] = (Candidate){expf((logits[i] - max) * o->temperature), i};"
+  "train/safetensors.c|if (numel && (uint64_t)d->integer > UINT64_MAX / numel / 8)|if (0)"
+  "train/checkpoint.c|st_meta_float(&st, \"momentum\", &c->optim.momentum, inner, sizeof inner) &&|"
+  "train/evaluate.c|total += (double)mean * (double)n;|total += (double)mean;"
+  "train/train.c|float seed = 1.0f / (float)r.cfg.grad_accum;|float seed = 1.0f;"
+  "train/json.c|if (c >= 'a' && c <= 'f') return c - 'a' + 10;|if (c >= 'a' && c <= 'f') return c - 'a';"
+  # data/
+  "data/dataset.c|long starts = split->n - T;|long starts = split->n - T - 1;"
+  "data/bpe.c|if (r && (best_rank < 0 || *r < best_rank)) {|if (r && (best_rank < 0 || *r > best_rank)) {"
+  "data/chars.c|for (int i = 1; i <= need; i++) {|for (int i = 1; i < need; i++) {"
+  "data/synthetic.c|for (int k = 0; k < n_keys; k++) value_of[k] = n_keys + (int32_t)rng_below(rng, (uint32_t)n_values);|for (int k = 0; k < n_keys; k++) value_of[k] = (int32_t)rng_below(rng, (uint32_t)n_values);"
+)
+
+work=$(mktemp -d /tmp/hyena-mutate-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+git -C "$root" archive HEAD | tar -x -C "$work"
+echo "mutation testing $(git -C "$root" rev-parse --short HEAD) in $work"
+make -s -C "$work" BUILD=build/mutate build/mutate/run_tests build/mutate/hyena > /dev/null 2>&1 ||
+    { echo "the unmutated tree does not build"; exit 1; }
+
+selected=("$@")
+killed=0 survived=0 stale=0 tried=0
+for i in "${!mutants[@]}"; do
+    n=$((i + 1))
+    if [ ${#selected[@]} -gt 0 ] && [[ ! " ${selected[*]} " == *" $n "* ]]; then continue; fi
+    IFS='|' read -r file from to <<< "${mutants[$i]}"
+    if ! grep -qF -- "$from" "$work/$file"; then
+        echo "  $n stale: '$from' is not in $file"; stale=$((stale + 1)); continue
+    fi
+    cp "$work/$file" "$work/$file.orig"
+    FROM="$from" TO="$to" awk 'BEGIN { from = ENVIRON["FROM"]; to = ENVIRON["TO"] }
+        !done && (i = index($0, from)) { $0 = substr($0, 1, i - 1) to substr($0, i + length(from)); done = 1 }
+        { print }' "$work/$file.orig" > "$work/$file"
+    tried=$((tried + 1))
+    if timeout 600 make -s -C "$work" BUILD=build/mutate test > "$work/log.txt" 2>&1; then
+        echo "  $n SURVIVED: $file: $from  ->  $to"; survived=$((survived + 1))
+    else
+        killed=$((killed + 1)); echo "  $n killed ($file)"
+    fi
+    mv "$work/$file.orig" "$work/$file"
+done
+echo "mutants: $tried tried, $killed killed, $survived survived, $stale stale; kill rate $((tried ? 100 * killed / tried : 0))%"
+[ "$survived" -eq 0 ] && [ "$stale" -eq 0 ]
