@@ -81,18 +81,26 @@ START_TEST(test_gradcheck_mul_same_shape_and_broadcast) {
 }
 END_TEST
 
+// Backward from y with a random seed gradient (returned, to free): the setup of the tests below.
+static float *backward_with_random_seed(Arena *arena, Tape *tape, GradcheckBuild build, void *ctx, Var **y) {
+    arena_init(arena, 0);
+    tape_init(tape, arena);
+    *y = build(tape, ctx);
+    float *seed = malloc(sizeof(float) * (*y)->value.size);
+    rng_fill_uniform(&rng, seed, (long)(*y)->value.size, -1, 1);
+    ag_backward(tape, *y, seed);
+    return seed;
+}
+
 // Long same-shape operands (a gate, the filter's window) are split into chunks of elements: every
 // element's gradient is the other operand times the seed, exactly (one product, one rounding).
 START_TEST(test_mul_backward_of_long_same_shape_arrays_is_exact_in_every_chunk) {
     int n = 70001;  // several chunks and a ragged last one
-    Var *a = random_param("a", 1, (int[]){n}, -2, 2), *b = random_param("b", 1, (int[]){n}, -2, 2);
-    float *seed = malloc(sizeof(float) * n);
-    rng_fill_uniform(&rng, seed, n, -1, 1);
+    Graph g = {random_param("a", 1, (int[]){n}, -2, 2), random_param("b", 1, (int[]){n}, -2, 2), NULL, {0}, 0};
+    Var *a = g.a, *b = g.b, *y;
     Arena arena;
-    arena_init(&arena, 0);
     Tape tape;
-    tape_init(&tape, &arena);
-    ag_backward(&tape, ag_mul(&tape, a, b), seed);
+    float *seed = backward_with_random_seed(&arena, &tape, build_mul, &g, &y);
     for (int i = 0; i < n; i++) {
         ck_assert_float_eq(a->grad[i], seed[i] * b->value.data[i]);
         ck_assert_float_eq(b->grad[i], seed[i] * a->value.data[i]);
@@ -111,25 +119,19 @@ END_TEST
 // Finite differences in float32 cannot tell a derivative from one that is 1% off (a tanh
 // approximation of GELU's would pass them). So each unary map's forward and backward are also
 // held to the exact function and derivative, computed in double: forward and ga = g * f'(x).
-typedef Var *(*UnaryBuild)(Tape *, Var *);
-
 static double gelu_exact(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
 static double gelu_exact_derivative(double x) {
     return 0.5 * erfc(-x / sqrt(2.0)) + x * exp(-0.5 * x * x) / sqrt(2.0 * 3.14159265358979323846);
 }
 
-static void check_unary_exactly(const char *name, UnaryBuild op, double (*f)(double), double (*df)(double),
+static void check_unary_exactly(const char *name, GradcheckBuild op, double (*f)(double), double (*df)(double),
                                 float lo, float hi) {
     int n = 4096;
-    Var *a = random_param(name, 1, (int[]){n}, lo, hi);
-    float *seed = malloc(sizeof(float) * n);
-    rng_fill_uniform(&rng, seed, n, -1, 1);
+    Graph g = {random_param(name, 1, (int[]){n}, lo, hi), NULL, NULL, {0}, 0};
+    Var *a = g.a, *y;
     Arena arena;
-    arena_init(&arena, 0);
     Tape tape;
-    tape_init(&tape, &arena);
-    Var *y = op(&tape, a);
-    ag_backward(&tape, y, seed);
+    float *seed = backward_with_random_seed(&arena, &tape, op, &g, &y);
     for (int i = 0; i < n; i++) {
         double x = a->value.data[i], want_y = f(x), want_g = seed[i] * df(x);
         ck_assert_msg(fabs(y->value.data[i] - want_y) <= 4e-7 * fmax(1.0, fabs(want_y)), "%s(%.9g): %.9g, exactly %.9g",
@@ -146,11 +148,11 @@ static double tanh_derivative(double x) { return 1 - tanh(x) * tanh(x); }
 static double reciprocal(double x) { return 1 / x; }
 
 START_TEST(test_unary_maps_match_their_exact_derivatives_in_double) {
-    check_unary_exactly("exp", ag_exp, exp, exp, -4, 4);
-    check_unary_exactly("log", ag_log, log, reciprocal, 0.25f, 8);
-    check_unary_exactly("sin", ag_sin, sin, cos_of, -6, 6);
-    check_unary_exactly("tanh", ag_tanh, tanh, tanh_derivative, -4, 4);
-    check_unary_exactly("gelu", ag_gelu, gelu_exact, gelu_exact_derivative, -6, 6);
+    check_unary_exactly("exp", build_exp, exp, exp, -4, 4);
+    check_unary_exactly("log", build_log, log, reciprocal, 0.25f, 8);
+    check_unary_exactly("sin", build_sin, sin, cos_of, -6, 6);
+    check_unary_exactly("tanh", build_tanh, tanh, tanh_derivative, -4, 4);
+    check_unary_exactly("gelu", build_gelu, gelu_exact, gelu_exact_derivative, -6, 6);
 }
 END_TEST
 

@@ -99,10 +99,14 @@ static long for_each_trainable(const ParamList *params, SpanFn fn, void *ctx) {
 
 // Sum of squares into the chunk's partial sum. Eight sums side by side, as a vector unit holds
 // them, instead of one long chain of dependent additions (each waits for the previous one).
+typedef struct NormJob {
+    const ParamList *params;
+    double *partials;  // one per chunk
+} NormJob;
+
 static void square_sum_span(void *ctx, long chunk, int param, long begin, long end) {
-    const ParamList *params = ((void **)ctx)[0];
-    double *partials = ((void **)ctx)[1];
-    const float *g = params->items[param].var->grad;
+    const NormJob *job = ctx;
+    const float *g = job->params->items[param].var->grad;
     double lanes[8] = {0};
     long i = begin;
     for (; i + 8 <= end; i += 8)
@@ -110,13 +114,13 @@ static void square_sum_span(void *ctx, long chunk, int param, long begin, long e
     for (; i < end; i++) lanes[0] += (double)g[i] * g[i];
     double sum = 0;
     for (int l = 0; l < 8; l++) sum += lanes[l];
-    partials[chunk] += sum;
+    job->partials[chunk] += sum;
 }
 
 double optim_grad_norm(const ParamList *params) {
     double partials[MAX_CHUNKS] = {0};
-    void *ctx[2] = {(void *)params, partials};
-    long chunks = for_each_trainable(params, square_sum_span, ctx);
+    NormJob job = {params, partials};
+    long chunks = for_each_trainable(params, square_sum_span, &job);
     double sum = 0;
     for (long c = 0; c < chunks; c++) sum += partials[c];  // in chunk order: the same bits on any thread count
     return sqrt(sum);
