@@ -530,32 +530,38 @@ static const CacheEntry *chunk_ids(Bpe *bpe, const unsigned char *s, int len) {
     }
 }
 
+// Where the next special token starts at or after `from` (size when there is none); which one in
+// *which. Where two specials start at the same byte, the one listed first wins.
+static size_t next_special(const Bpe *bpe, const unsigned char *text, size_t size, size_t from, int *which) {
+    for (size_t k = from; k < size; k++)
+        for (int s = 0; s < bpe->n_specials; s++) {
+            size_t len = strlen(bpe->specials[s]);
+            if (text[k] == (unsigned char)bpe->specials[s][0] && k + len <= size &&
+                memcmp(text + k, bpe->specials[s], len) == 0) {
+                *which = s;
+                return k;
+            }
+        }
+    *which = -1;
+    return size;
+}
+
 long bpe_encode(Bpe *bpe, const unsigned char *text, size_t size, int32_t **ids_out) {
     int32_t *ids = xmalloc((size + 1) * sizeof(int32_t));  // never more tokens than bytes
     long n = 0;
     size_t pos = 0;
+    // Found once per special rather than once per chunk: a scan per chunk made encoding quadratic.
+    int special;
+    size_t special_at = next_special(bpe, text, size, 0, &special);
     while (pos < size) {
-        int special = -1;
-        for (int s = 0; s < bpe->n_specials && special < 0; s++) {
-            size_t len = strlen(bpe->specials[s]);
-            if (pos + len <= size && memcmp(text + pos, bpe->specials[s], len) == 0) special = s;
-        }
-        if (special >= 0) {
+        if (pos == special_at) {
             ids[n++] = 256 + bpe->n_merges + special;
             pos += strlen(bpe->specials[special]);
+            special_at = next_special(bpe, text, size, pos, &special);
             continue;
         }
         // The next chunk ends at the chunk boundary or at the next special token.
-        size_t end = size;
-        for (int s = 0; s < bpe->n_specials; s++) {
-            const char *first = bpe->specials[s];
-            for (size_t k = pos + 1; k < end; k++)
-                if (text[k] == (unsigned char)first[0] && k + strlen(first) <= size &&
-                    memcmp(text + k, first, strlen(first)) == 0) {
-                    end = k;
-                    break;
-                }
-        }
+        size_t end = special_at;
         size_t len = bpe->split ? bpe_chunk_length(text + pos, end - pos) : end - pos;
         // Unsplit text is one chunk: encode it directly rather than caching the whole text.
         if (!bpe->split) {
