@@ -6,8 +6,13 @@
 //   - the count of every adjacent pair, weighted by word frequency,
 //   - for every pair, the list of words it occurs in,
 //   - a max-heap of (count, pair) with lazy deletion: an entry whose count is stale is skipped.
-// A merge only rewrites the words in its pair's list, subtracting their old pairs and adding
-// their new ones. Recounting everything per merge would redo all the work thousands of times.
+// A merge only rewrites the words in its pair's list, and in each only the pairs that touch a
+// merge site change: (x, a)(a, b)(b, y) becomes (x, ab)(ab, y). Recounting everything per merge
+// would redo all the work thousands of times, and recounting whole words would make one long
+// word (text trained without the pre-split) cost its length at every merge.
+// So a merge changes few counts, and the heap gets an entry only for a count that changed: every
+// old pair a merge decrements, (x, a) or (b, y), has its new partner (x, ab) or (ab, y), so the
+// entries stay within about twice the pairs ever seen plus one per merge.
 // Ties go to the smaller pair (a, then b), so results are deterministic (and testable against a
 // naive trainer that recounts everything, tests/test_data.c).
 #include "bpe.h"
@@ -150,6 +155,7 @@ typedef struct PairInfo {
     int *words;       // words this pair has occurred in (may hold stale entries and duplicates)
     int n_words, cap_words;
     int last_word;    // the last word appended, to skip immediate duplicates
+    long heap_count;  // the count of this pair's newest heap entry (0: none)
 } PairInfo;
 
 typedef struct HeapItem {
@@ -167,6 +173,8 @@ typedef struct Trainer {
     long heap_n, heap_cap;
     int *touched;     // pairs whose count changed during the current merge
     int n_touched, cap_touched, merge_no;
+    unsigned char *at_site;  // scratch for merge_word: which positions a merge rewrites
+    int cap_site;
 } Trainer;
 
 static bool heap_above(const Trainer *tr, HeapItem x, HeapItem y) {
@@ -214,46 +222,52 @@ static int pair_get(Trainer *tr, int32_t a, int32_t b) {
             tr->cap_pairs = tr->cap_pairs ? 2 * tr->cap_pairs : 4096;
             tr->pairs = xrealloc(tr->pairs, (size_t)tr->cap_pairs * sizeof(PairInfo));
         }
-        tr->pairs[tr->n_pairs] = (PairInfo){a, b, 0, -1, NULL, 0, 0, -1};
+        tr->pairs[tr->n_pairs] = (PairInfo){a, b, 0, -1, NULL, 0, 0, -1, 0};
         *slot = tr->n_pairs++;
     }
     return *slot;
 }
 
-// Add sign * (the word's frequency) to every adjacent pair of word w, remember which pairs
-// changed, and when adding, list w under each pair. The heap is updated once per merge, after
-// every count has its final value (update_heap): an entry pushed mid-merge could be stale
-// before the merge ends, and a pair with no entry at its true count would never be chosen.
-static void count_word_pairs(Trainer *tr, int w, int sign) {
-    Word *word = &tr->words[w];
-    for (int i = 0; i + 1 < word->len; i++) {
-        int p = pair_get(tr, word->ids[i], word->ids[i + 1]);
-        PairInfo *info = &tr->pairs[p];
-        info->count += sign * word->freq;
-        if (info->touched_in != tr->merge_no) {
-            info->touched_in = tr->merge_no;
-            if (tr->n_touched == tr->cap_touched) {
-                tr->cap_touched = tr->cap_touched ? 2 * tr->cap_touched : 1024;
-                tr->touched = xrealloc(tr->touched, (size_t)tr->cap_touched * sizeof(int));
-            }
-            tr->touched[tr->n_touched++] = p;
+// Add sign * (word w's frequency) to the count of pair (x, y), remember that it changed, and when
+// adding, list w under the pair. The heap is updated once per merge, after every count has its
+// final value (update_heap): an entry pushed mid-merge could be stale before the merge ends, and a
+// pair with no entry at its true count would never be chosen.
+static void count_pair(Trainer *tr, int w, int32_t x, int32_t y, int sign) {
+    int p = pair_get(tr, x, y);
+    PairInfo *info = &tr->pairs[p];
+    info->count += sign * tr->words[w].freq;
+    if (info->touched_in != tr->merge_no) {
+        info->touched_in = tr->merge_no;
+        if (tr->n_touched == tr->cap_touched) {
+            tr->cap_touched = tr->cap_touched ? 2 * tr->cap_touched : 1024;
+            tr->touched = xrealloc(tr->touched, (size_t)tr->cap_touched * sizeof(int));
         }
-        if (sign > 0 && info->last_word != w) {
-            if (info->n_words == info->cap_words) {
-                info->cap_words = info->cap_words ? 2 * info->cap_words : 4;
-                info->words = xrealloc(info->words, (size_t)info->cap_words * sizeof(int));
-            }
-            info->words[info->n_words++] = w;
-            info->last_word = w;
+        tr->touched[tr->n_touched++] = p;
+    }
+    if (sign > 0 && info->last_word != w) {
+        if (info->n_words == info->cap_words) {
+            info->cap_words = info->cap_words ? 2 * info->cap_words : 4;
+            info->words = xrealloc(info->words, (size_t)info->cap_words * sizeof(int));
         }
+        info->words[info->n_words++] = w;
+        info->last_word = w;
     }
 }
 
-// One heap entry per changed pair, with its final count; older entries become stale.
+static void count_word_pairs(Trainer *tr, int w) {
+    const Word *word = &tr->words[w];
+    for (int i = 0; i + 1 < word->len; i++) count_pair(tr, w, word->ids[i], word->ids[i + 1], +1);
+}
+
+// One heap entry per pair whose count changed to a value it has no entry for; older entries
+// become stale.
 static void update_heap(Trainer *tr) {
     for (int i = 0; i < tr->n_touched; i++) {
-        int p = tr->touched[i];
-        if (tr->pairs[p].count > 0) heap_push(tr, tr->pairs[p].count, p);
+        PairInfo *info = &tr->pairs[tr->touched[i]];
+        if (info->count > 0 && info->count != info->heap_count) {
+            heap_push(tr, info->count, tr->touched[i]);
+            info->heap_count = info->count;
+        }
     }
     tr->n_touched = 0;
     tr->merge_no++;
@@ -300,12 +314,35 @@ static void collect_words(Trainer *tr, const unsigned char *text, size_t size, b
     u64map_free(&chunk_index);
 }
 
-// Replace every non-overlapping (a, b) in word w, left to right, by id.
-static void merge_in_word(Trainer *tr, int w, int32_t a, int32_t b, int32_t id) {
+// Replace every non-overlapping (a, b) in word w, left to right, by id, and update the counts of
+// the pairs that touch a merge site: the old ones go, the new ones come. Pairs away from every
+// site are the same before and after. Returns false when the word no longer holds (a, b): its
+// entry in the pair's list is stale, left by an earlier merge.
+static bool merge_word(Trainer *tr, int w, int32_t a, int32_t b, int32_t id) {
     Word *word = &tr->words[w];
+    int n = word->len;
+    if (n > tr->cap_site) {
+        tr->cap_site = n;
+        tr->at_site = xrealloc(tr->at_site, (size_t)n);
+    }
+    unsigned char *at_site = tr->at_site;
+    memset(at_site, 0, (size_t)n);
+    bool found = false;
+    for (int i = 0; i + 1 < n;) {
+        if (word->ids[i] == a && word->ids[i + 1] == b) {
+            at_site[i] = at_site[i + 1] = 1;
+            found = true;
+            i += 2;
+        } else {
+            i++;
+        }
+    }
+    if (!found) return false;
+    for (int i = 0; i + 1 < n; i++)
+        if (at_site[i] || at_site[i + 1]) count_pair(tr, w, word->ids[i], word->ids[i + 1], -1);
     int out = 0;
-    for (int i = 0; i < word->len;) {
-        if (i + 1 < word->len && word->ids[i] == a && word->ids[i + 1] == b) {
+    for (int i = 0; i < n;) {
+        if (at_site[i]) {  // sites come as whole pairs, left to right
             word->ids[out++] = id;
             i += 2;
         } else {
@@ -313,12 +350,10 @@ static void merge_in_word(Trainer *tr, int w, int32_t a, int32_t b, int32_t id) 
         }
     }
     word->len = out;
-}
-
-static bool word_has_pair(const Word *word, int32_t a, int32_t b) {
-    for (int i = 0; i + 1 < word->len; i++)
-        if (word->ids[i] == a && word->ids[i + 1] == b) return true;
-    return false;
+    // id is a new token, so a pair touches a merge site exactly when it holds id.
+    for (int i = 0; i + 1 < out; i++)
+        if (word->ids[i] == id || word->ids[i + 1] == id) count_pair(tr, w, word->ids[i], word->ids[i + 1], +1);
+    return true;
 }
 
 // Split text around special tokens and collect words from the pieces in between.
@@ -368,12 +403,13 @@ bool bpe_train(Bpe *bpe, const unsigned char *text, size_t size, int vocab_size,
     memset(&tr, 0, sizeof tr);
     u64map_init(&tr.pair_index, 1 << 16);
     collect_words_outside_specials(&tr, text, size, split, specials, n_specials);
-    for (int w = 0; w < tr.n_words; w++) count_word_pairs(&tr, w, +1);
+    for (int w = 0; w < tr.n_words; w++) count_word_pairs(&tr, w);
     update_heap(&tr);
 
     while (bpe->n_merges < target && tr.heap_n > 0) {
         HeapItem top = heap_pop(&tr);
         PairInfo *best = &tr.pairs[top.pair];
+        if (top.count == best->heap_count) best->heap_count = 0;  // its newest entry is gone
         if (top.count != best->count) continue;  // a stale entry: the pair's count changed since
         if (best->count < 2) break;              // nothing left worth merging
         int32_t a = best->a, b = best->b, id = 256 + bpe->n_merges;
@@ -386,10 +422,7 @@ bool bpe_train(Bpe *bpe, const unsigned char *text, size_t size, int vocab_size,
         for (int k = 0; k < n_words; k++) {
             int w = words[k];
             if (k > 0 && words[k - 1] == w) continue;
-            if (!word_has_pair(&tr.words[w], a, b)) continue;  // stale: an earlier merge changed it
-            count_word_pairs(&tr, w, -1);
-            merge_in_word(&tr, w, a, b, id);
-            count_word_pairs(&tr, w, +1);
+            merge_word(&tr, w, a, b, id);
         }
         free(words);
         update_heap(&tr);
@@ -402,6 +435,7 @@ bool bpe_train(Bpe *bpe, const unsigned char *text, size_t size, int vocab_size,
     free(tr.pairs);
     free(tr.heap);
     free(tr.touched);
+    free(tr.at_site);
     u64map_free(&tr.pair_index);
     bpe_build_tables(bpe);
     return true;
@@ -478,8 +512,10 @@ void bpe_free(Bpe *bpe) {
 }
 
 // Encode one chunk: start from its bytes, and repeatedly apply the lowest-ranked merge present
-// (the order training learned them in). ids must hold len entries; returns the count.
-static int encode_chunk(const Bpe *bpe, const unsigned char *s, int len, int32_t *ids) {
+// (the order training learned them in), at every place it occurs, left to right. ids must hold
+// len entries; returns the count. Each round rescans the chunk, so a chunk costs its length times
+// the merges it goes through: right for GPT-2-sized chunks, slow for one long unsplit text.
+int bpe_encode_chunk_naive(const Bpe *bpe, const unsigned char *s, int len, int32_t *ids) {
     for (int i = 0; i < len; i++) ids[i] = s[i];
     int n = len;
     while (n >= 2) {
@@ -506,6 +542,85 @@ static int encode_chunk(const Bpe *bpe, const unsigned char *s, int len, int32_t
     return n;
 }
 
+// The same encoding in O(len log len): the tokens form a linked list, and every adjacent pair with
+// a rank waits in a min-heap keyed by (rank, position). Popping the smallest key merges the
+// lowest-ranked pair present, leftmost first, as the naive rounds do: a merge only creates pairs
+// holding the new token, whose ranks are higher (a merge can only use tokens learned before it).
+// An entry is stale when its position was merged away or its pair changed; it is skipped.
+static uint64_t rank_key(int rank, int at) { return (uint64_t)(uint32_t)rank << 32 | (uint32_t)at; }
+
+static void key_push(uint64_t *heap, int *n, uint64_t key) {
+    int i = (*n)++;
+    heap[i] = key;
+    while (i > 0 && heap[i] < heap[(i - 1) / 2]) {
+        uint64_t t = heap[i];
+        heap[i] = heap[(i - 1) / 2];
+        heap[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static uint64_t key_pop(uint64_t *heap, int *n) {
+    uint64_t top = heap[0];
+    heap[0] = heap[--*n];
+    for (int i = 0;;) {
+        int l = 2 * i + 1, r = l + 1, best = i;
+        if (l < *n && heap[l] < heap[best]) best = l;
+        if (r < *n && heap[r] < heap[best]) best = r;
+        if (best == i) break;
+        uint64_t t = heap[i];
+        heap[i] = heap[best];
+        heap[best] = t;
+        i = best;
+    }
+    return top;
+}
+
+// The rank of the pair starting at token i (-1: none, or i is the last token).
+static int pair_rank(const Bpe *bpe, const int32_t *tok, const int *next, int len, int i) {
+    if (next[i] >= len) return -1;
+    int *r = u64map_slot(&bpe->ranks->map, pair_key(tok[i], tok[next[i]]), false);
+    return r ? *r : -1;
+}
+
+int bpe_encode_chunk(const Bpe *bpe, const unsigned char *s, int len, int32_t *ids) {
+    if (len <= BPE_SHORT_CHUNK) return bpe_encode_chunk_naive(bpe, s, len, ids);
+    int32_t *tok = xmalloc((size_t)len * sizeof(int32_t));  // -1: merged into the token before it
+    int *next = xmalloc((size_t)len * sizeof(int)), *prev = xmalloc((size_t)len * sizeof(int));
+    uint64_t *heap = xmalloc(3 * (size_t)len * sizeof(uint64_t));  // len - 1 pairs, then 2 per merge
+    int heap_n = 0;
+    for (int i = 0; i < len; i++) {
+        tok[i] = s[i];
+        next[i] = i + 1;
+        prev[i] = i - 1;
+    }
+    for (int i = 0; i + 1 < len; i++) {
+        int r = pair_rank(bpe, tok, next, len, i);
+        if (r >= 0) key_push(heap, &heap_n, rank_key(r, i));
+    }
+    while (heap_n > 0) {
+        uint64_t key = key_pop(heap, &heap_n);
+        int rank = (int)(key >> 32), i = (int)(uint32_t)key;
+        if (tok[i] < 0 || pair_rank(bpe, tok, next, len, i) != rank) continue;  // stale
+        int j = next[i];
+        tok[i] = 256 + rank;
+        tok[j] = -1;
+        next[i] = next[j];
+        if (next[j] < len) prev[next[j]] = i;
+        int r = pair_rank(bpe, tok, next, len, i);
+        if (r >= 0) key_push(heap, &heap_n, rank_key(r, i));
+        if (prev[i] >= 0 && (r = pair_rank(bpe, tok, next, len, prev[i])) >= 0)
+            key_push(heap, &heap_n, rank_key(r, prev[i]));
+    }
+    int n = 0;
+    for (int i = 0; i < len; i = next[i]) ids[n++] = tok[i];
+    free(tok);
+    free(next);
+    free(prev);
+    free(heap);
+    return n;
+}
+
 // The ids of a chunk, from the cache or freshly encoded (and then cached).
 static const CacheEntry *chunk_ids(Bpe *bpe, const unsigned char *s, int len) {
     BpeCache *c = bpe->cache;
@@ -521,7 +636,7 @@ static const CacheEntry *chunk_ids(Bpe *bpe, const unsigned char *s, int len) {
             memcpy(e->bytes, s, (size_t)len);
             e->len = len;
             e->ids = xmalloc((size_t)len * sizeof(int32_t));
-            e->n_ids = encode_chunk(bpe, s, len, e->ids);
+            e->n_ids = bpe_encode_chunk(bpe, s, len, e->ids);
             *u64map_slot(&c->map, probe, true) = c->n;
             return &c->entries[c->n++];
         }
@@ -565,7 +680,7 @@ long bpe_encode(Bpe *bpe, const unsigned char *text, size_t size, int32_t **ids_
         size_t len = bpe->split ? bpe_chunk_length(text + pos, end - pos) : end - pos;
         // Unsplit text is one chunk: encode it directly rather than caching the whole text.
         if (!bpe->split) {
-            n += encode_chunk(bpe, text + pos, (int)len, ids + n);
+            n += bpe_encode_chunk(bpe, text + pos, (int)len, ids + n);
         } else {
             const CacheEntry *e = chunk_ids(bpe, text + pos, (int)len);
             memcpy(ids + n, e->ids, (size_t)e->n_ids * sizeof(int32_t));

@@ -60,6 +60,13 @@ bool bpe_load(Bpe *bpe, const char *path, char *err, size_t err_size);
 bool bpe_parse(Bpe *bpe, const char *text, size_t size, char *err, size_t err_size);
 char *bpe_serialize(const Bpe *bpe, size_t *size);  // the file's text (malloc'd)
 
+// Encode one chunk (no special tokens inside) into ids (room for len): bpe_encode's inner step.
+// Chunks up to BPE_SHORT_CHUNK bytes use the naive rounds, longer ones a heap; the results are
+// the same (tests compare them).
+#define BPE_SHORT_CHUNK 32
+int bpe_encode_chunk(const Bpe *bpe, const unsigned char *text, int len, int32_t *ids);
+int bpe_encode_chunk_naive(const Bpe *bpe, const unsigned char *text, int len, int32_t *ids);
+
 // The chunking used by training and encoding: the length of the chunk starting at text[0].
 size_t bpe_chunk_length(const unsigned char *text, size_t size);
 

@@ -99,6 +99,59 @@ START_TEST(test_fast_bpe_learns_the_same_merges_as_the_naive_trainer) {
 }
 END_TEST
 
+// Runs of one letter ("aaaa": sites that overlap) and of two ("abab": sites side by side) in one
+// long unsplit word: the cases where updating only the pairs around each merge site could go wrong.
+START_TEST(test_fast_bpe_merges_runs_in_one_long_word_like_the_naive_trainer) {
+    Rng rng = rng_new(7);
+    unsigned char text[3000];
+    for (size_t i = 0; i < sizeof text;) {
+        size_t run = 1 + rng_below(&rng, 12);
+        unsigned char x = (unsigned char)"ab"[rng_below(&rng, 2)], y = (unsigned char)"abc"[rng_below(&rng, 3)];
+        for (size_t k = 0; k < run && i < sizeof text; k++, i++) text[i] = k % 2 ? y : x;
+    }
+    Bpe bpe;
+    char err[200];
+    ck_assert(bpe_train(&bpe, text, sizeof text, 256 + 150, false, NULL, 0, NULL, NULL, err, sizeof err));
+    BpeMerge want[150];
+    int n = naive_bpe(text, sizeof text, 150, false, want);
+    ck_assert_int_eq(bpe.n_merges, n);
+    for (int m = 0; m < n; m++)
+        ck_assert_msg(bpe.merges[m].a == want[m].a && bpe.merges[m].b == want[m].b,
+                      "merge %d: fast (%d, %d), naive (%d, %d)", m, bpe.merges[m].a, bpe.merges[m].b, want[m].a,
+                      want[m].b);
+    bpe_free(&bpe);
+}
+END_TEST
+
+// A chunk longer than BPE_SHORT_CHUNK is encoded with a heap instead of naive rounds; the ids are
+// the same for text like the training text, for runs, and for random bytes.
+START_TEST(test_bpe_long_chunks_encode_like_the_naive_rounds) {
+    Corpus c = sample_text(20000);
+    Bpe bpe;
+    char err[200];
+    ck_assert(bpe_train(&bpe, c.text, c.size, 256 + 400, false, NULL, 0, NULL, NULL, err, sizeof err));
+    Rng rng = rng_new(3);
+    unsigned char buf[4000];
+    int32_t fast[4000], naive[4000];
+    for (int iter = 0; iter < 60; iter++) {
+        int len = (int)rng_below(&rng, sizeof buf);
+        if (iter % 3 == 0) {  // a slice of the training text
+            size_t at = rng_below(&rng, c.size - sizeof buf);
+            memcpy(buf, c.text + at, (size_t)len);
+        } else {
+            for (int i = 0; i < len; i++)
+                buf[i] = iter % 3 == 1 ? (unsigned char)" ee tth"[rng_below(&rng, 7)] : (unsigned char)rng_below(&rng, 256);
+        }
+        int n = bpe_encode_chunk(&bpe, buf, len, fast);
+        ck_assert_int_eq(n, bpe_encode_chunk_naive(&bpe, buf, len, naive));
+        ck_assert(memcmp(fast, naive, (size_t)n * sizeof(int32_t)) == 0);
+        if (iter % 3 == 0) ck_assert_int_lt(n, len / 2 + 1);  // the merges apply: it is not the bytes
+    }
+    bpe_free(&bpe);
+    corpus_free(&c);
+}
+END_TEST
+
 static Bpe trained(void) {
     Corpus c = sample_text(60000);
     Bpe bpe;
@@ -540,6 +593,8 @@ Suite *data_suite(void) {
     TCase *tc = tcase_create("data");
     tcase_set_timeout(tc, 300);  // generous: ThreadSanitizer runs these 10x slower
     tcase_add_test(tc, test_fast_bpe_learns_the_same_merges_as_the_naive_trainer);
+    tcase_add_test(tc, test_fast_bpe_merges_runs_in_one_long_word_like_the_naive_trainer);
+    tcase_add_test(tc, test_bpe_long_chunks_encode_like_the_naive_rounds);
     tcase_add_test(tc, test_bpe_round_trips_any_bytes);
     tcase_add_test(tc, test_bpe_encoding_applies_the_merges_in_the_order_learned);
     tcase_add_test(tc, test_bpe_special_tokens_are_single_ids);
