@@ -156,6 +156,7 @@ typedef struct PairInfo {
     int n_words, cap_words;
     int last_word;    // the last word appended, to skip immediate duplicates
     long heap_count;  // the count of this pair's newest heap entry (0: none)
+    bool too_long;    // merging it would make a token over BPE_MAX_TOKEN_BYTES: never chosen
 } PairInfo;
 
 typedef struct HeapItem {
@@ -222,7 +223,7 @@ static int pair_get(Trainer *tr, int32_t a, int32_t b) {
             tr->cap_pairs = tr->cap_pairs ? 2 * tr->cap_pairs : 4096;
             tr->pairs = xrealloc(tr->pairs, (size_t)tr->cap_pairs * sizeof(PairInfo));
         }
-        tr->pairs[tr->n_pairs] = (PairInfo){a, b, 0, -1, NULL, 0, 0, -1, 0};
+        tr->pairs[tr->n_pairs] = (PairInfo){a, b, 0, -1, NULL, 0, 0, -1, 0, false};
         *slot = tr->n_pairs++;
     }
     return *slot;
@@ -264,7 +265,7 @@ static void count_word_pairs(Trainer *tr, int w) {
 static void update_heap(Trainer *tr) {
     for (int i = 0; i < tr->n_touched; i++) {
         PairInfo *info = &tr->pairs[tr->touched[i]];
-        if (info->count > 0 && info->count != info->heap_count) {
+        if (info->count > 0 && info->count != info->heap_count && !info->too_long) {
             heap_push(tr, info->count, tr->touched[i]);
             info->heap_count = info->count;
         }
@@ -356,16 +357,28 @@ static bool merge_word(Trainer *tr, int w, int32_t a, int32_t b, int32_t id) {
     return true;
 }
 
+// The special token that starts at text[at], if any: the longest one, when one is a prefix of
+// another ("<|end|>" and "<|end|><|pad|>"). Returns its index, or -1.
+static int special_at(const unsigned char *text, size_t size, size_t at, const char *const *specials, int n_specials) {
+    int best = -1;
+    size_t best_len = 0;
+    for (int s = 0; s < n_specials; s++) {
+        if (text[at] != (unsigned char)specials[s][0]) continue;  // the usual case, decided cheaply
+        size_t len = strlen(specials[s]);
+        if (len > best_len && at + len <= size && memcmp(text + at, specials[s], len) == 0) {
+            best = s;
+            best_len = len;
+        }
+    }
+    return best;
+}
+
 // Split text around special tokens and collect words from the pieces in between.
 static void collect_words_outside_specials(Trainer *tr, const unsigned char *text, size_t size, bool split,
                                            const char *const *specials, int n_specials) {
     size_t start = 0, i = 0;
     while (i < size) {
-        int hit = -1;
-        for (int s = 0; s < n_specials && hit < 0; s++) {
-            size_t len = strlen(specials[s]);
-            if (len && i + len <= size && memcmp(text + i, specials[s], len) == 0) hit = s;
-        }
+        int hit = special_at(text, size, i, specials, n_specials);
         if (hit < 0) {
             i++;
             continue;
@@ -399,6 +412,8 @@ bool bpe_train(Bpe *bpe, const unsigned char *text, size_t size, int vocab_size,
     if (target < 0) return fail(err, es, "vocabulary size %d is below 256 bytes + %d special tokens", vocab_size, n_specials);
     bpe->merges = xmalloc((size_t)(target > 0 ? target : 1) * sizeof(BpeMerge));
 
+    int *token_len = xmalloc((256 + (size_t)target) * sizeof(int));
+    for (int i = 0; i < 256; i++) token_len[i] = 1;
     Trainer tr;
     memset(&tr, 0, sizeof tr);
     u64map_init(&tr.pair_index, 1 << 16);
@@ -413,6 +428,11 @@ bool bpe_train(Bpe *bpe, const unsigned char *text, size_t size, int vocab_size,
         if (top.count != best->count) continue;  // a stale entry: the pair's count changed since
         if (best->count < 2) break;              // nothing left worth merging
         int32_t a = best->a, b = best->b, id = 256 + bpe->n_merges;
+        if (token_len[a] + token_len[b] > BPE_MAX_TOKEN_BYTES) {
+            best->too_long = true;
+            continue;
+        }
+        token_len[id] = token_len[a] + token_len[b];
         bpe->merges[bpe->n_merges++] = (BpeMerge){a, b};
         // Take the pair's word list: merging rewrites those words, and new lists may grow.
         int *words = best->words, n_words = best->n_words;
@@ -436,6 +456,7 @@ bool bpe_train(Bpe *bpe, const unsigned char *text, size_t size, int vocab_size,
     free(tr.heap);
     free(tr.touched);
     free(tr.at_site);
+    free(token_len);
     u64map_free(&tr.pair_index);
     bpe_build_tables(bpe);
     return true;
@@ -464,37 +485,21 @@ int bpe_vocab_size(const Bpe *bpe) { return 256 + bpe->n_merges + bpe->n_special
 
 static void bpe_build_tables(Bpe *bpe) {
     int V = bpe_vocab_size(bpe);
-    bpe->token_bytes = xmalloc((size_t)V * sizeof(unsigned char *));
     bpe->token_len = xmalloc((size_t)V * sizeof(int));
-    for (int i = 0; i < 256; i++) {
-        bpe->token_bytes[i] = xmalloc(1);
-        bpe->token_bytes[i][0] = (unsigned char)i;
-        bpe->token_len[i] = 1;
-    }
+    for (int i = 0; i < 256; i++) bpe->token_len[i] = 1;
     bpe->ranks = xmalloc(sizeof(BpeRanks));
     u64map_init(&bpe->ranks->map, (size_t)bpe->n_merges + 1);
     for (int m = 0; m < bpe->n_merges; m++) {
         int id = 256 + m, a = bpe->merges[m].a, b = bpe->merges[m].b;
-        bpe->token_len[id] = bpe->token_len[a] + bpe->token_len[b];
-        bpe->token_bytes[id] = xmalloc((size_t)bpe->token_len[id]);
-        memcpy(bpe->token_bytes[id], bpe->token_bytes[a], (size_t)bpe->token_len[a]);
-        memcpy(bpe->token_bytes[id] + bpe->token_len[a], bpe->token_bytes[b], (size_t)bpe->token_len[b]);
+        bpe->token_len[id] = bpe->token_len[a] + bpe->token_len[b];  // at most BPE_MAX_TOKEN_BYTES
         *u64map_slot(&bpe->ranks->map, pair_key(a, b), true) = m;
     }
-    for (int s = 0; s < bpe->n_specials; s++) {
-        int id = 256 + bpe->n_merges + s;
-        bpe->token_len[id] = (int)strlen(bpe->specials[s]);
-        bpe->token_bytes[id] = xmalloc((size_t)bpe->token_len[id]);
-        memcpy(bpe->token_bytes[id], bpe->specials[s], (size_t)bpe->token_len[id]);
-    }
+    for (int s = 0; s < bpe->n_specials; s++) bpe->token_len[256 + bpe->n_merges + s] = (int)strlen(bpe->specials[s]);
     bpe->cache = calloc(1, sizeof(BpeCache));
     u64map_init(&bpe->cache->map, 1 << 12);
 }
 
 void bpe_free(Bpe *bpe) {
-    if (bpe->token_bytes)
-        for (int i = 0; i < bpe_vocab_size(bpe); i++) free(bpe->token_bytes[i]);
-    free(bpe->token_bytes);
     free(bpe->token_len);
     if (bpe->ranks) u64map_free(&bpe->ranks->map);
     free(bpe->ranks);
@@ -646,17 +651,12 @@ static const CacheEntry *chunk_ids(Bpe *bpe, const unsigned char *s, int len) {
 }
 
 // Where the next special token starts at or after `from` (size when there is none); which one in
-// *which. Where two specials start at the same byte, the one listed first wins.
+// *which (the longest of those starting there).
 static size_t next_special(const Bpe *bpe, const unsigned char *text, size_t size, size_t from, int *which) {
-    for (size_t k = from; k < size; k++)
-        for (int s = 0; s < bpe->n_specials; s++) {
-            size_t len = strlen(bpe->specials[s]);
-            if (text[k] == (unsigned char)bpe->specials[s][0] && k + len <= size &&
-                memcmp(text + k, bpe->specials[s], len) == 0) {
-                *which = s;
-                return k;
-            }
-        }
+    const char *specials[BPE_MAX_SPECIALS];
+    for (int s = 0; s < bpe->n_specials; s++) specials[s] = bpe->specials[s];
+    for (size_t k = from; bpe->n_specials > 0 && k < size; k++)
+        if ((*which = special_at(text, size, k, specials, bpe->n_specials)) >= 0) return k;
     *which = -1;
     return size;
 }
@@ -692,6 +692,29 @@ long bpe_encode(Bpe *bpe, const unsigned char *text, size_t size, int32_t **ids_
     return n;
 }
 
+int bpe_token_bytes(const Bpe *bpe, int32_t id, unsigned char *out) {
+    if (id >= 256 + bpe->n_merges) {
+        const char *special = bpe->specials[id - 256 - bpe->n_merges];
+        memcpy(out, special, strlen(special));
+        return (int)strlen(special);
+    }
+    // Depth first, left before right. A token of n bytes has n leaves, and the stack never holds
+    // more than the leaves still to come.
+    int32_t stack[BPE_MAX_TOKEN_BYTES];
+    int top = 0, n = 0;
+    stack[top++] = id;
+    while (top > 0) {
+        int32_t t = stack[--top];
+        if (t < 256) {
+            out[n++] = (unsigned char)t;
+        } else {
+            stack[top++] = bpe->merges[t - 256].b;
+            stack[top++] = bpe->merges[t - 256].a;
+        }
+    }
+    return n;
+}
+
 bool bpe_decode(const Bpe *bpe, const int32_t *ids, long n, unsigned char **text, size_t *size, char *err, size_t es) {
     int V = bpe_vocab_size(bpe);
     size_t total = 0;
@@ -701,10 +724,7 @@ bool bpe_decode(const Bpe *bpe, const int32_t *ids, long n, unsigned char **text
     }
     unsigned char *out = xmalloc(total + 1);
     size_t at = 0;
-    for (long i = 0; i < n; i++) {
-        memcpy(out + at, bpe->token_bytes[ids[i]], (size_t)bpe->token_len[ids[i]]);
-        at += (size_t)bpe->token_len[ids[i]];
-    }
+    for (long i = 0; i < n; i++) at += (size_t)bpe_token_bytes(bpe, ids[i], out + at);
     out[at] = '\0';
     *text = out;
     *size = at;
@@ -712,6 +732,10 @@ bool bpe_decode(const Bpe *bpe, const int32_t *ids, long n, unsigned char **text
 }
 
 // ---------------------------------------------------------------- the file format
+
+// A merge line's comment spells the new token for people reading the file, up to this many bytes
+// (then "..."), so that lines stay short however long tokens get.
+#define BPE_COMMENT_BYTES 48
 
 char *bpe_serialize(const Bpe *bpe, size_t *size) {
     char *buf = NULL;
@@ -722,12 +746,15 @@ char *bpe_serialize(const Bpe *bpe, size_t *size) {
     for (int m = 0; m < bpe->n_merges; m++) {
         int id = 256 + m;
         fprintf(f, "%d %d  # %d = \"", bpe->merges[m].a, bpe->merges[m].b, id);
-        for (int k = 0; k < bpe->token_len[id]; k++) {  // what the new token spells, escaped
-            unsigned char c = bpe->token_bytes[id][k];
+        unsigned char spelled[BPE_MAX_TOKEN_BYTES];
+        int len = bpe_token_bytes(bpe, id, spelled);
+        for (int k = 0; k < len && k < BPE_COMMENT_BYTES; k++) {  // what the new token spells, escaped
+            unsigned char c = spelled[k];
             if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') fputc(c, f);
             else fprintf(f, "\\x%02x", c);
         }
-        fprintf(f, "\"\n");
+        if (len > BPE_COMMENT_BYTES) fprintf(f, "\"... (%d bytes)\n", len);
+        else fprintf(f, "\"\n");
     }
     fprintf(f, "specials %d\n", bpe->n_specials);
     for (int s = 0; s < bpe->n_specials; s++) fprintf(f, "%s\n", bpe->specials[s]);
@@ -757,18 +784,17 @@ static char *reader_next(LineReader *r) {
     while (r->p < r->end) {
         const char *eol = memchr(r->p, '\n', (size_t)(r->end - r->p));
         if (!eol) eol = r->end;
-        size_t len = (size_t)(eol - r->p);
         const char *start = r->p;
         r->line_no++;
         r->p = eol < r->end ? eol + 1 : r->end;
+        const char *hash = memchr(start, '#', (size_t)(eol - start));  // a comment may be any length
+        size_t len = (size_t)((hash ? hash : eol) - start);
         if (len >= sizeof r->buf) {
             r->too_long = true;
             return NULL;
         }
         memcpy(r->buf, start, len);
         r->buf[len] = '\0';
-        char *hash = strchr(r->buf, '#');
-        if (hash) *hash = '\0';
         size_t l = strlen(r->buf);
         while (l > 0 && isspace((unsigned char)r->buf[l - 1])) r->buf[--l] = '\0';
         char *line = r->buf;
@@ -789,68 +815,84 @@ static bool parse_count(const char *line, const char *word, int *out, int max) {
     return true;
 }
 
+static bool parse_lines(Bpe *bpe, LineReader *reader, char *err, size_t es);
+
 bool bpe_parse(Bpe *bpe, const char *text, size_t size, char *err, size_t es) {
     memset(bpe, 0, sizeof *bpe);
     if (memchr(text, '\0', size)) return fail(err, es, "tokenizer file contains a NUL byte");
     LineReader r = {.p = text, .end = text + size};
-    char *line = reader_next(&r);
+    if (parse_lines(bpe, &r, err, es)) return true;
+    // The reader stops at a line too long for it; name that, not what the parser missed after it.
+    if (r.too_long) fail(err, es, "line %d: more than %d bytes before its comment", r.line_no, (int)sizeof r.buf - 1);
+    return false;
+}
+
+static bool parse_lines(Bpe *bpe, LineReader *r, char *err, size_t es) {
+    char *line = reader_next(r);
     if (!line || strcmp(line, "hyena-bpe 1") != 0)
-        return fail(err, es, "line %d: expected 'hyena-bpe 1' (not a hyena.c BPE tokenizer file)", r.line_no);
-    line = reader_next(&r);
+        return fail(err, es, "line %d: expected 'hyena-bpe 1' (not a hyena.c BPE tokenizer file)", r->line_no);
+    line = reader_next(r);
     if (!line || (strcmp(line, "split gpt2") != 0 && strcmp(line, "split none") != 0))
-        return fail(err, es, "line %d: expected 'split gpt2' or 'split none'", r.line_no);
+        return fail(err, es, "line %d: expected 'split gpt2' or 'split none'", r->line_no);
     bpe->split = strcmp(line, "split gpt2") == 0;
     int n_merges;
-    line = reader_next(&r);
+    line = reader_next(r);
     if (!line || !parse_count(line, "merges", &n_merges, 1 << 20))
-        return fail(err, es, "line %d: expected 'merges N' with 0 <= N <= %d", r.line_no, 1 << 20);
+        return fail(err, es, "line %d: expected 'merges N' with 0 <= N <= %d", r->line_no, 1 << 20);
     bpe->merges = xmalloc((size_t)(n_merges ? n_merges : 1) * sizeof(BpeMerge));
+    int *token_len = xmalloc((256 + (size_t)n_merges) * sizeof(int));  // to refuse overlong tokens
+    for (int i = 0; i < 256; i++) token_len[i] = 1;
     U64Map seen;  // pair -> the merge that made it: a pair merged twice is an error
     u64map_init(&seen, (size_t)n_merges + 1);
     bool ok = true;
     for (int m = 0; ok && m < n_merges; m++) {
-        line = reader_next(&r);
+        line = reader_next(r);
         if (!line) {
-            ok = fail(err, es, "line %d: expected %d merges, found %d", r.line_no, n_merges, m);
+            ok = fail(err, es, "line %d: expected %d merges, found %d", r->line_no, n_merges, m);
             break;
         }
         char *e1, *e2 = NULL;
         errno = 0;
         long a = strtol(line, &e1, 10), b = e1 != line ? strtol(e1, &e2, 10) : 0;
         if (errno || e1 == line || e2 == e1 || *e2) {
-            ok = fail(err, es, "line %d: a merge must be two token ids 'A B'", r.line_no);
+            ok = fail(err, es, "line %d: a merge must be two token ids 'A B'", r->line_no);
         } else if (a < 0 || b < 0 || a >= 256 + m || b >= 256 + m) {
             ok = fail(err, es, "line %d: merge %d joins tokens %ld and %ld, but only tokens below %d exist yet",
-                      r.line_no, m, a, b, 256 + m);
+                      r->line_no, m, a, b, 256 + m);
         } else {
             int *slot = u64map_slot(&seen, pair_key((int32_t)a, (int32_t)b), true);
-            if (*slot >= 0) ok = fail(err, es, "line %d: merge (%ld, %ld) repeats merge %d", r.line_no, a, b, *slot);
+            if (*slot >= 0) ok = fail(err, es, "line %d: merge (%ld, %ld) repeats merge %d", r->line_no, a, b, *slot);
             *slot = m;
             bpe->merges[m] = (BpeMerge){(int32_t)a, (int32_t)b};
+            token_len[256 + m] = token_len[a] + token_len[b];
+            if (ok && token_len[256 + m] > BPE_MAX_TOKEN_BYTES)
+                ok = fail(err, es, "line %d: merge %d makes a token of %d bytes; at most %d", r->line_no, m,
+                          token_len[256 + m], BPE_MAX_TOKEN_BYTES);
         }
     }
     u64map_free(&seen);
+    free(token_len);
     bpe->n_merges = ok ? n_merges : 0;
     int n_specials = 0;
     if (ok) {
-        line = reader_next(&r);
+        line = reader_next(r);
         if (!line || !parse_count(line, "specials", &n_specials, BPE_MAX_SPECIALS))
-            ok = fail(err, es, "line %d: expected 'specials N' with N <= %d", r.line_no, BPE_MAX_SPECIALS);
+            ok = fail(err, es, "line %d: expected 'specials N' with N <= %d", r->line_no, BPE_MAX_SPECIALS);
     }
     for (int s = 0; ok && s < n_specials; s++) {
-        line = reader_next(&r);
+        line = reader_next(r);
         if (!line || strlen(line) >= BPE_MAX_SPECIAL_LEN || strpbrk(line, " \t")) {
-            ok = fail(err, es, "line %d: expected special token %d of %d (1 to %d bytes, no spaces)", r.line_no, s + 1,
+            ok = fail(err, es, "line %d: expected special token %d of %d (1 to %d bytes, no spaces)", r->line_no, s + 1,
                       n_specials, BPE_MAX_SPECIAL_LEN - 1);
             break;
         }
         for (int t = 0; ok && t < s; t++)
-            if (strcmp(bpe->specials[t], line) == 0) ok = fail(err, es, "line %d: special token '%s' is listed twice", r.line_no, line);
+            if (strcmp(bpe->specials[t], line) == 0) ok = fail(err, es, "line %d: special token '%s' is listed twice", r->line_no, line);
         snprintf(bpe->specials[s], BPE_MAX_SPECIAL_LEN, "%s", line);
         bpe->n_specials = s + 1;
     }
-    if (ok && reader_next(&r)) ok = fail(err, es, "line %d: unexpected text after the last special token", r.line_no);
-    if (ok && r.too_long) ok = fail(err, es, "line %d: line too long", r.line_no);
+    if (ok && reader_next(r)) ok = fail(err, es, "line %d: unexpected text after the last special token", r->line_no);
+    if (ok && r->too_long) ok = fail(err, es, "line %d: line too long", r->line_no);
     if (!ok) {
         free(bpe->merges);
         memset(bpe, 0, sizeof *bpe);

@@ -3,13 +3,15 @@
 // Training repeatedly merges the most frequent adjacent pair of tokens into a new token. Text is
 // first cut into chunks (runs of letters, digits, punctuation, whitespace, GPT-2 style) so that
 // merges never cross a chunk boundary: " the" can become a token, "e." cannot. Special tokens
-// (e.g. <|endoftext|>) are matched literally before anything else and get the last ids.
+// (e.g. <|endoftext|>) are matched literally before anything else, the longest where one begins
+// another, and get the last ids.
 //
 // File format (text, one item per line, '#' starts a comment):
 //   hyena-bpe 1
 //   split gpt2            ("gpt2" or "none")
 //   merges M
 //   A B                   M lines in rank order: merge i joins tokens A and B into 256 + i
+//                         (a comment after it spells the token, cut after 48 bytes)
 //   specials S
 //   <|endoftext|>         S lines: the special token strings, ids 256 + M + j
 #ifndef HYENA_BPE_H
@@ -21,6 +23,9 @@
 
 #define BPE_MAX_SPECIALS 16
 #define BPE_MAX_SPECIAL_LEN 64
+// The longest token: training never makes a longer one, and the loader refuses a file that does.
+// Without a bound, a file of 60 chained merges describes a token of 2^60 bytes.
+#define BPE_MAX_TOKEN_BYTES 4096
 
 typedef struct BpeMerge {
     int32_t a, b;
@@ -33,8 +38,7 @@ typedef struct Bpe {
     int n_specials;
     char specials[BPE_MAX_SPECIALS][BPE_MAX_SPECIAL_LEN];
     // Derived tables for encoding and decoding.
-    unsigned char **token_bytes;  // [vocab] the bytes each token stands for
-    int *token_len;
+    int *token_len;               // [vocab] how many bytes each token stands for
     struct BpeRanks *ranks;       // pair -> merge rank
     struct BpeCache *cache;       // chunk -> token ids, for repeated chunks
 } Bpe;
@@ -50,6 +54,10 @@ int bpe_vocab_size(const Bpe *bpe);
 
 // Encode size bytes to token ids. *ids is malloc'd; returns the count.
 long bpe_encode(Bpe *bpe, const unsigned char *text, size_t size, int32_t **ids);
+// The bytes token id stands for, written to out (room for BPE_MAX_TOKEN_BYTES); returns the count.
+// A merged token is spelled by walking its merges down to bytes: storing every token's bytes
+// would cost the sum of their lengths, which a chain of merges makes quadratic in the vocabulary.
+int bpe_token_bytes(const Bpe *bpe, int32_t id, unsigned char *out);
 // Decode ids to bytes (malloc'd, *size set). False with a message on an id outside the vocabulary.
 bool bpe_decode(const Bpe *bpe, const int32_t *ids, long n, unsigned char **text, size_t *size, char *err,
                 size_t err_size);

@@ -255,6 +255,29 @@ START_TEST(test_bpe_special_tokens_are_single_ids) {
 }
 END_TEST
 
+// When one special token begins another, the longer match wins, whichever is listed first; in
+// training too, so that the text of the longer one never leaks into the merges.
+START_TEST(test_bpe_overlapping_special_tokens_take_the_longest_match) {
+    const char *specials[] = {"<|end|>", "<|end|><|pad|>"};
+    const char *text = "xy<|end|><|pad|>xy<|end|>xy<|end|><|pad|>xy";
+    Bpe bpe;
+    char err[200];
+    ck_assert(bpe_train(&bpe, (const unsigned char *)text, strlen(text), 300, false, specials, 2, NULL, NULL, err, sizeof err));
+    // Unsplit: xy between specials is one word; had "<|end|>" matched alone, "<|pad|>xy" would be
+    // words and "<|" a pair that occurs twice.
+    ck_assert_int_eq(bpe.n_merges, 1);
+    ck_assert(bpe.merges[0].a == 'x' && bpe.merges[0].b == 'y');
+    int32_t *ids;
+    long n = bpe_encode(&bpe, (const unsigned char *)text, strlen(text), &ids);
+    int end = 256 + bpe.n_merges, end_pad = end + 1, xy = 256;
+    int32_t want[] = {xy, end_pad, xy, end, xy, end_pad, xy};
+    ck_assert_int_eq(n, 7);
+    ck_assert(memcmp(ids, want, sizeof want) == 0);
+    free(ids);
+    bpe_free(&bpe);
+}
+END_TEST
+
 // Regression (issue 13): words are collected segment by segment between special tokens, and
 // the word array's capacity was local to one segment. A special early in the text followed by
 // more than 4096 distinct chunks wrote past the array (a heap overflow under AddressSanitizer).
@@ -330,6 +353,10 @@ START_TEST(test_bpe_loader_rejects_every_malformed_line) {
     expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 0\nspecials 1\n", "special token 1 of 1");
     expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 0\nspecials 2\n<a>\n<a>\n", "listed twice");
     expect_load_error("hyena-bpe 1\nsplit gpt2\nmerges 0\nspecials 0\nextra\n", "unexpected text");
+    // A line too long to read is named as such, not as whatever the parser then missed.
+    char long_line[700] = "hyena-bpe 1\nsplit gpt2\nmerges 1\n97 98";
+    memset(long_line + strlen(long_line), ' ', 600);
+    expect_load_error(long_line, "line 4: more than 511 bytes before its comment");
     Bpe bpe;
     char err[300];
     const char with_nul[] = "hyena-bpe 1\nsplit gpt2\nmerges 0\nspecials 0\n\0\n";
@@ -339,6 +366,59 @@ START_TEST(test_bpe_loader_rejects_every_malformed_line) {
     ck_assert_msg(bpe_parse(&bpe, good, strlen(good), err, sizeof err), "%s", err);
     ck_assert_int_eq(bpe_vocab_size(&bpe), 259);
     bpe_free(&bpe);
+}
+END_TEST
+
+// A tokenizer file of n merges that each double the last token: "aa", "aaaa", ...
+static void doubling_merges(char *file, int n) {
+    sprintf(file, "hyena-bpe 1\nsplit none\nmerges %d\n97 97\n", n);
+    for (int m = 1; m < n; m++) sprintf(file + strlen(file), "%d %d\n", 255 + m, 255 + m);
+    strcat(file, "specials 0\n");
+}
+
+// 13 doubling merges spell 8192 bytes. Without a limit, 60 would spell 2^60, and storing every
+// token's bytes would make a chain of n merges cost n^2/2 bytes.
+START_TEST(test_bpe_loader_refuses_tokens_longer_than_the_limit) {
+    char file[1000];
+    doubling_merges(file, 13);
+    expect_load_error(file, "line 16: merge 12 makes a token of 8192 bytes; at most 4096");
+    doubling_merges(file, 12);  // one fewer: valid, and its longest token spells 4096 bytes
+    Bpe bpe;
+    char err[300];
+    ck_assert_msg(bpe_parse(&bpe, file, strlen(file), err, sizeof err), "%s", err);
+    unsigned char bytes[BPE_MAX_TOKEN_BYTES];
+    ck_assert_int_eq(bpe_token_bytes(&bpe, 267, bytes), 4096);
+    ck_assert(bytes[0] == 'a' && bytes[4095] == 'a');
+    bpe_free(&bpe);
+}
+END_TEST
+
+// Training on one long run of a letter would double the token forever; it stops at the limit,
+// and what it writes (comments cut short) loads back as the same tokenizer.
+START_TEST(test_bpe_training_stops_at_the_longest_token_and_saves_a_loadable_file) {
+    size_t size = 3 * BPE_MAX_TOKEN_BYTES;
+    unsigned char *text = malloc(size);
+    memset(text, 'a', size);
+    Bpe bpe;
+    char err[300];
+    ck_assert(bpe_train(&bpe, text, size, 300, false, NULL, 0, NULL, NULL, err, sizeof err));
+    ck_assert_int_lt(bpe_vocab_size(&bpe), 300);  // stopped early
+    int longest = 0;
+    for (int id = 0; id < bpe_vocab_size(&bpe); id++)
+        if (bpe.token_len[id] > longest) longest = bpe.token_len[id];
+    ck_assert_int_eq(longest, BPE_MAX_TOKEN_BYTES);
+    assert_round_trip(&bpe, text, size);
+    size_t n;
+    char *file = bpe_serialize(&bpe, &n);
+    ck_assert_ptr_nonnull(strstr(file, "\"... (4096 bytes)\n"));
+    Bpe back;
+    ck_assert_msg(bpe_parse(&back, file, n, err, sizeof err), "%s", err);
+    ck_assert_int_eq(back.n_merges, bpe.n_merges);
+    ck_assert(memcmp(back.merges, bpe.merges, (size_t)bpe.n_merges * sizeof(BpeMerge)) == 0);
+    free(file);
+    bpe_free(&back);
+    bpe_free(&bpe);
+    free(text);
 }
 END_TEST
 
@@ -598,10 +678,13 @@ Suite *data_suite(void) {
     tcase_add_test(tc, test_bpe_round_trips_any_bytes);
     tcase_add_test(tc, test_bpe_encoding_applies_the_merges_in_the_order_learned);
     tcase_add_test(tc, test_bpe_special_tokens_are_single_ids);
+    tcase_add_test(tc, test_bpe_overlapping_special_tokens_take_the_longest_match);
     tcase_add_test(tc, test_bpe_trains_on_many_distinct_chunks_after_a_special_token);
     tcase_add_test(tc, test_bpe_chunks_split_words_digits_and_spaces_like_gpt2);
     tcase_add_test(tc, test_bpe_save_then_load_gives_the_same_tokenizer);
     tcase_add_test(tc, test_bpe_loader_rejects_every_malformed_line);
+    tcase_add_test(tc, test_bpe_loader_refuses_tokens_longer_than_the_limit);
+    tcase_add_test(tc, test_bpe_training_stops_at_the_longest_token_and_saves_a_loadable_file);
     tcase_add_test(tc, test_bpe_loader_survives_random_corruption);
     tcase_add_test(tc, test_char_tokenizer_round_trips_and_names_unseen_characters);
     tcase_add_test(tc, test_char_tokenizer_round_trips_random_bytes);

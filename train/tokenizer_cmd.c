@@ -25,12 +25,13 @@ static void usage(FILE *f) {
 
 typedef struct Progress {
     double start;
+    bool line_open;  // a progress line is on the terminal without its newline yet
 } Progress;
 
 static void show_progress(int done, int total, void *ctx) {
     Progress *p = ctx;
     fprintf(stderr, "\rtokenizer: merge %d of %d (%.1f s)", done, total, cli_seconds() - p->start);
-    if (done == total) fprintf(stderr, "\n");
+    p->line_open = true;
 }
 
 // All of a file, or of standard input when path is NULL.
@@ -91,16 +92,18 @@ static int cmd_train(int argc, char **argv) {
         corpus_free(&corpus);
         return 1;
     }
-    Progress p = {cli_seconds()};
+    Progress p = {cli_seconds(), false};
     Bpe bpe;
     bool ok = bpe_train(&bpe, corpus.text, corpus.size, vocab, split, specials, n_specials, show_progress, &p, err, sizeof err);
     corpus_free(&corpus);
+    if (p.line_open) fprintf(stderr, "\n");  // whatever follows starts on a line of its own
     if (!ok) {
         fprintf(stderr, "hyena: %s\n", err);
         return 1;
     }
     if (bpe_vocab_size(&bpe) < vocab)
-        fprintf(stderr, "tokenizer: stopped at %d tokens: no pair occurs twice any more\n", bpe_vocab_size(&bpe));
+        fprintf(stderr, "tokenizer: stopped at %d tokens: no pair occurs twice any more (tokens are at most %d bytes)\n",
+                bpe_vocab_size(&bpe), BPE_MAX_TOKEN_BYTES);
     ok = bpe_save(&bpe, out);
     if (ok) fprintf(stderr, "tokenizer: %d tokens written to %s in %.2f s\n", bpe_vocab_size(&bpe), out, cli_seconds() - p.start);
     bpe_free(&bpe);

@@ -18,9 +18,11 @@ static double seconds(void) {
 
 // A token's bytes, with newlines and tabs made visible.
 static void print_token(const Bpe *bpe, int id) {
+    unsigned char bytes[BPE_MAX_TOKEN_BYTES];
+    int n = bpe_token_bytes(bpe, id, bytes);
     printf(" '");
-    for (int k = 0; k < bpe->token_len[id]; k++) {
-        unsigned char c = bpe->token_bytes[id][k];
+    for (int k = 0; k < n; k++) {
+        unsigned char c = bytes[k];
         if (c == '\n') printf("\\n");
         else if (c == '\t') printf("\\t");
         else putchar(c);
