@@ -1,7 +1,7 @@
 // bpe.c - training with incremental pair counts, encoding by merge rank, and the file format.
 //
 // Training, the fast way. The text is cut into chunks and identical chunks are counted once:
-// Shakespeare's 1.1 MB is 294 763 chunks but only 15 058 distinct ones. Each distinct chunk is a "word": a
+// Shakespeare's 1.1 MB is 297 833 chunks but only 15 057 distinct ones. Each distinct chunk is a "word": a
 // token sequence and a frequency. We keep
 //   - the count of every adjacent pair, weighted by word frequency,
 //   - for every pair, the list of words it occurs in,
@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "../train/fileio.h"
+#include "unicode.h"
 
 static bool fail(char *err, size_t es, const char *fmt, ...) {
     va_list ap;
@@ -69,24 +70,54 @@ static uint64_t pair_key(int32_t a, int32_t b) { return (uint64_t)(uint32_t)a <<
 
 // ---------------------------------------------------------------- chunking
 
-static int byte_class(unsigned char c) {
-    if (isalpha(c) || c >= 0x80) return 1;  // letters, and every byte of a multi-byte UTF-8 character
-    if (isdigit(c)) return 2;
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') return 3;
-    return 4;                               // punctuation and everything else
+// One character of the text: its class and its length in bytes.
+typedef struct Char {
+    UnicodeClass cls;
+    int len;
+} Char;
+
+static Char char_at(const unsigned char *t, size_t n) {
+    if (t[0] < 0x80) return (Char){(UnicodeClass)unicode_ascii_class[t[0]], 1};  // the common case, fast
+    uint32_t cp;
+    int len = utf8_decode(t, n, &cp);
+    return (Char){unicode_class(cp), len};
 }
 
-// GPT-2's pattern, simplified: an optional single space, then a run of one class (letters,
-// digits or other); or a run of whitespace that leaves its last space to the next word.
+// GPT-2's pre-split: where its pattern
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+// ends the match that starts at t[0], alternatives tried in that order: an English contraction;
+// or an optional space and a run of letters, of numbers or of other characters; or a run of
+// whitespace, less its last character when something else follows, so that a word keeps the
+// space before it ("a   b" is "a", "  ", " b"; "a\n\nb" is "a", "\n", "\n", "b"). Letters,
+// numbers and whitespace are Unicode's (data/unicode.h); bytes that are not UTF-8 count as other.
 size_t bpe_chunk_length(const unsigned char *t, size_t n) {
     if (n == 0) return 0;
-    size_t i = 0;
-    if (t[0] == ' ' && n > 1 && byte_class(t[1]) != 3) i = 1;
-    int cls = byte_class(t[i]);
-    size_t j = i + 1;
-    while (j < n && byte_class(t[j]) == cls) j++;
-    if (cls == 3 && j < n && j - i > 1 && t[j - 1] == ' ') j--;  // "   word" -> "  ", " word"
-    return j;
+    if (t[0] == '\'') {
+        static const char *const contractions[] = {"s", "t", "re", "ve", "m", "ll", "d"};
+        for (int c = 0; c < 7; c++) {
+            size_t len = strlen(contractions[c]);
+            if (n > len && memcmp(t + 1, contractions[c], len) == 0) return 1 + len;
+        }
+    }
+    size_t start = t[0] == ' ' && n > 1 ? 1 : 0;  // the optional space, if a run follows it
+    Char first = char_at(t + start, n - start);
+    if (first.cls != UNICODE_SPACE) {
+        size_t end = start + (size_t)first.len;
+        while (end < n) {
+            Char c = char_at(t + end, n - end);
+            if (c.cls != first.cls) break;
+            end += (size_t)c.len;
+        }
+        return end;
+    }
+    size_t end = 0, last = 0;  // the run of whitespace from t[0], and where its last character starts
+    while (end < n) {
+        Char c = char_at(t + end, n - end);
+        if (c.cls != UNICODE_SPACE) break;
+        last = end;
+        end += (size_t)c.len;
+    }
+    return end < n && last > 0 ? last : end;
 }
 
 // ---------------------------------------------------------------- a hash map: u64 -> int

@@ -1,7 +1,7 @@
 // bpe.h - byte-level byte-pair encoding (as GPT-2 and minbpe): 256 byte tokens + learned merges.
 //
 // Training repeatedly merges the most frequent adjacent pair of tokens into a new token. Text is
-// first cut into chunks (runs of letters, digits, punctuation, whitespace, GPT-2 style) so that
+// first cut into chunks (GPT-2's pre-split, exactly: see bpe_chunk_length) so that
 // merges never cross a chunk boundary: " the" can become a token, "e." cannot. Special tokens
 // (e.g. <|endoftext|>) are matched literally before anything else, the longest where one begins
 // another, and get the last ids.
@@ -32,7 +32,7 @@ typedef struct BpeMerge {
 } BpeMerge;
 
 typedef struct Bpe {
-    bool split;                   // pre-split text into chunks (GPT-2 style)
+    bool split;                   // pre-split text into chunks (GPT-2's pattern)
     int n_merges;
     BpeMerge *merges;             // [n_merges]: merge i makes token 256 + i
     int n_specials;

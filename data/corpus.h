@@ -2,7 +2,8 @@
 //
 // The default corpus is hyena.c's own text, compiled into the binary so that `hyena train`
 // works offline on a fresh clone: tutorials/*.md, then the *.c and *.h files of tensor/,
-// autograd/, hyena/, data/ and train/, each list sorted by path (bytewise, as make's $(sort)).
+// autograd/, hyena/, data/ and train/ (but the generated data/unicode_table.c), each list sorted
+// by path (bytewise, as make's $(sort)).
 // Each file is preceded by a line "==> path <==". The Makefile generates it with
 // data/embed_corpus.c.
 #ifndef HYENA_CORPUS_H

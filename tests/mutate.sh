@@ -62,6 +62,8 @@ mutants=(
   "data/bpe.c|if (r && (best_rank < 0 || *r < best_rank)) {|if (r && (best_rank < 0 || *r > best_rank)) {"
   "data/bpe.c|if (at_site[i] || at_site[i + 1]) count_pair|if (at_site[i]) count_pair"
   "data/bpe.c|if (len > best_len && at + len <= size|if (best < 0 && at + len <= size"
+  "data/bpe.c|return end < n && last > 0 ? last : end;|return end < n ? last : end;"
+  "data/unicode.c|if (b == 0xED) hi = 0x9F;|if (b == 0xED) hi = 0xBF;"
   "data/bpe.c|if (prev[i] >= 0 && (r = pair_rank(|if (prev[i] > 0 && (r = pair_rank("
   "data/chars.c|for (int i = 1; i <= need; i++) {|for (int i = 1; i < need; i++) {"
   "data/synthetic.c|for (int k = 0; k < n_keys; k++) value_of[k] = n_keys + (int32_t)rng_below(rng, (uint32_t)n_values);|for (int k = 0; k < n_keys; k++) value_of[k] = (int32_t)rng_below(rng, (uint32_t)n_values);"

@@ -12,6 +12,7 @@
 #include "../data/dataset.h"
 #include "../data/synthetic.h"
 #include "../data/tokenizer.h"
+#include "../data/unicode.h"
 #include "suites.h"
 
 // ---------------------------------------------------------------- BPE against a naive trainer
@@ -299,15 +300,81 @@ END_TEST
 
 START_TEST(test_bpe_chunks_split_words_digits_and_spaces_like_gpt2) {
     const char *text = "Hello world  42x, ok\n\nyes";
-    const char *want[] = {"Hello", " world", " ", " 42", "x", ",", " ok", "\n\n", "yes"};
+    const char *want[] = {"Hello", " world", " ", " 42", "x", ",", " ok", "\n", "\n", "yes"};
     size_t pos = 0, n = strlen(text);
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 10; i++) {
         size_t len = bpe_chunk_length((const unsigned char *)text + pos, n - pos);
         ck_assert_msg(len == strlen(want[i]) && memcmp(text + pos, want[i], len) == 0, "chunk %d: '%.*s'", i, (int)len,
                       text + pos);
         pos += len;
     }
     ck_assert_int_eq(pos, n);
+}
+END_TEST
+
+static int hex_digit(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
+
+// tests/gpt2_split/cases.txt holds strings (contractions, Unicode letters, marks, digits, spaces,
+// emoji, runs of whitespace) with the chunks GPT-2's regex cuts them into, written by
+// make_cases.py with Python's `regex` module. The chunker must cut every one the same way.
+START_TEST(test_bpe_pre_split_is_gpt2s_regex) {
+    FILE *f = fopen("tests/gpt2_split/cases.txt", "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *lengths = strchr(line, ' ');
+        ck_assert_ptr_nonnull(lengths);
+        *lengths++ = '\0';
+        unsigned char text[2048];
+        size_t n = 0;
+        for (size_t i = 0; line[0] != '-' && line[i]; i += 2)
+            text[n++] = (unsigned char)(hex_digit(line[i]) << 4 | hex_digit(line[i + 1]));
+        size_t pos = 0;
+        for (char *want = strtok(lengths, ",\n"); want && *want != '-'; want = strtok(NULL, ",\n")) {
+            size_t len = bpe_chunk_length(text + pos, n - pos);
+            ck_assert_msg(len == (size_t)atoi(want), "case %d (%s): chunk at byte %zu is %zu bytes, GPT-2's is %s",
+                          cases + 1, line, pos, len, want);
+            pos += len;
+        }
+        ck_assert_int_eq(pos, n);
+        cases++;
+    }
+    fclose(f);
+    ck_assert_int_gt(cases, 400);
+}
+END_TEST
+
+START_TEST(test_utf8_decoding_takes_valid_sequences_and_single_bad_bytes) {
+    struct {
+        const char *bytes;
+        int len;
+        uint32_t cp;
+    } cases[] = {
+        {"A", 1, 'A'}, {"\xc3\xa9", 2, 0xE9}, {"\xe2\x82\xac", 3, 0x20AC}, {"\xf0\x9f\x98\x80", 4, 0x1F600},
+        {"\xf4\x8f\xbf\xbf", 4, 0x10FFFF}, {"\xed\x9f\xbf", 3, 0xD7FF},
+        {"\x80", 1, UNICODE_INVALID},              // a continuation byte alone
+        {"\xc0\x80", 1, UNICODE_INVALID},          // overlong NUL
+        {"\xe0\x80\xaf", 1, UNICODE_INVALID},      // overlong '/'
+        {"\xed\xa0\x80", 1, UNICODE_INVALID},      // a surrogate
+        {"\xf4\x90\x80\x80", 1, UNICODE_INVALID},  // past U+10FFFF
+        {"\xe2\x82", 1, UNICODE_INVALID},          // cut short
+        {"\xe2\x28\xa1", 1, UNICODE_INVALID},      // a non-continuation inside
+        {"\xff", 1, UNICODE_INVALID},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t cp;
+        int len = utf8_decode((const unsigned char *)cases[i].bytes, strlen(cases[i].bytes), &cp);
+        ck_assert_msg(len == cases[i].len && cp == cases[i].cp, "case %zu: length %d, code point %x", i, len, cp);
+    }
+    ck_assert_int_eq(unicode_class('a'), UNICODE_LETTER);
+    ck_assert_int_eq(unicode_class(0x4E2D), UNICODE_LETTER);  // 中
+    ck_assert_int_eq(unicode_class(0x0663), UNICODE_NUMBER);  // Arabic-Indic three
+    ck_assert_int_eq(unicode_class(0x3000), UNICODE_SPACE);   // ideographic space
+    ck_assert_int_eq(unicode_class(0x0301), UNICODE_OTHER);   // a combining accent is not a letter
+    ck_assert_int_eq(unicode_class(UNICODE_INVALID), UNICODE_OTHER);
+    for (int r = 1; r < unicode_n_ranges; r++) ck_assert(unicode_ranges[r - 1].last < unicode_ranges[r].first);
+    for (uint32_t c = 0; c < 128; c++) ck_assert_int_eq(unicode_ascii_class[c], unicode_class(c));
 }
 END_TEST
 
@@ -681,6 +748,8 @@ Suite *data_suite(void) {
     tcase_add_test(tc, test_bpe_overlapping_special_tokens_take_the_longest_match);
     tcase_add_test(tc, test_bpe_trains_on_many_distinct_chunks_after_a_special_token);
     tcase_add_test(tc, test_bpe_chunks_split_words_digits_and_spaces_like_gpt2);
+    tcase_add_test(tc, test_bpe_pre_split_is_gpt2s_regex);
+    tcase_add_test(tc, test_utf8_decoding_takes_valid_sequences_and_single_bad_bytes);
     tcase_add_test(tc, test_bpe_save_then_load_gives_the_same_tokenizer);
     tcase_add_test(tc, test_bpe_loader_rejects_every_malformed_line);
     tcase_add_test(tc, test_bpe_loader_refuses_tokens_longer_than_the_limit);
