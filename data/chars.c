@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unicode.h"
+
 #define ESCAPE_BASE 0xDC00u  // invalid byte b becomes U+DC00 + b (b >= 0x80)
 
 static bool fail(char *err, size_t es, const char *fmt, ...) {
@@ -17,27 +19,15 @@ static bool fail(char *err, size_t es, const char *fmt, ...) {
     return false;
 }
 
-uint32_t utf8_next(const unsigned char *s, size_t n, int *len) {
-    unsigned char c = s[0];
-    *len = 1;
-    if (c < 0x80) return c;
-    // The number of continuation bytes a lead byte announces; -1 for bytes that never lead
-    // (continuations 0x80-0xBF, overlong leads 0xC0-0xC1, and 0xF5-0xFF).
-    int need = c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
-    if (need < 0 || (size_t)need >= n) return ESCAPE_BASE + c;
-    uint32_t cp = c & (0x3F >> need);
-    for (int i = 1; i <= need; i++) {
-        if ((s[i] & 0xC0) != 0x80) return ESCAPE_BASE + c;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    // Overlong forms, surrogates and values beyond U+10FFFF are not valid UTF-8.
-    if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-        return ESCAPE_BASE + c;
-    *len = need + 1;
-    return cp;
+// The character at s[0] (n > 0 bytes available): its code point, or U+DC00 + the byte for a byte
+// that does not begin valid UTF-8 (data/unicode.h says which); *len is the bytes it takes.
+static uint32_t next_char(const unsigned char *s, size_t n, int *len) {
+    uint32_t cp;
+    *len = utf8_decode(s, n, &cp);
+    return cp == UNICODE_INVALID ? ESCAPE_BASE + s[0] : cp;
 }
 
-// The bytes of one character, the inverse of utf8_next; returns the count.
+// The bytes of one character, the inverse of next_char; returns the count.
 static int utf8_put(uint32_t cp, unsigned char *out) {
     if (cp >= ESCAPE_BASE + 0x80 && cp <= ESCAPE_BASE + 0xFF) {
         out[0] = (unsigned char)(cp - ESCAPE_BASE);
@@ -80,7 +70,7 @@ bool chars_build(CharTokenizer *t, const unsigned char *text, size_t size, char 
     int n = 0;
     for (size_t i = 0; i < size;) {
         int len;
-        uint32_t cp = utf8_next(text + i, size - i, &len);
+        uint32_t cp = next_char(text + i, size - i, &len);
         i += (size_t)len;
         if (cp < 128) {
             if (seen_ascii[cp]) continue;
@@ -120,7 +110,7 @@ long chars_encode(const CharTokenizer *t, const unsigned char *text, size_t size
     long n = 0;
     for (size_t i = 0; i < size;) {
         int len;
-        uint32_t cp = utf8_next(text + i, size - i, &len);
+        uint32_t cp = next_char(text + i, size - i, &len);
         int id = find(t, cp);
         if (id < 0) {
             if (cp >= 0x20 && cp < 0x7F && cp != '\'') fail(err, es, "character '%c' (U+%04X) at byte %zu is not in the vocabulary", (char)cp, cp, i);

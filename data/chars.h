@@ -28,7 +28,4 @@ bool chars_decode(const CharTokenizer *t, const int32_t *ids, long n, unsigned c
 char *chars_serialize(const CharTokenizer *t);
 bool chars_parse(CharTokenizer *t, const char *text, char *err, size_t err_size);
 
-// Decode one character at text[0] (size > 0): returns its code point and sets *len to the bytes used.
-uint32_t utf8_next(const unsigned char *text, size_t size, int *len);
-
 #endif
