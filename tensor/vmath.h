@@ -20,8 +20,10 @@
 // e^x = 2^n e^r, with n = round(x / ln 2) and r = x - n ln 2 in [-ln2/2, ln2/2], where a degree-6
 // Taylor polynomial is accurate to float precision. 2^n is built straight into the exponent bits.
 static inline float vexp(float x) {
-    float xc = x < -87.0f ? -87.0f : x;               // keeps 2^n a normal float; below, e^x -> 0
-    xc = xc > 88.0f ? 88.0f : xc;                     // above: e^x overflows float anyway
+    // Written so that a NaN also lands in range (every comparison with NaN is false): converting
+    // NaN to an integer below is undefined behaviour, which UBSan reports and fuzzing found.
+    float xc = x > -87.0f ? x : -87.0f;               // keeps 2^n a normal float; below, e^x -> 0
+    xc = xc < 88.0f ? xc : 88.0f;                     // above: e^x overflows float anyway
     // Rounding without a call: adding 1.5 * 2^23 pushes the fraction bits out of a float.
     float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = xc - n * 0.693145751953125f - n * 1.42860682030941723e-6f;  // ln 2 in two parts: r exact
@@ -29,7 +31,8 @@ static inline float vexp(float x) {
     int32_t bits = ((int32_t)n + 127) * (1 << 23);   // the float 2^n
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return x < -87.0f ? 0.0f : p * scale;
+    float y = x < -87.0f ? 0.0f : p * scale;
+    return x == x ? y : x;                            // NaN in, NaN out
 }
 
 // Phi(x) = P(N(0,1) <= x) = erfc(-x / sqrt 2) / 2. erfc(z) for z >= 0 is Numerical Recipes'

@@ -312,6 +312,9 @@ START_TEST(test_vexp_and_gelu_match_double_precision_on_a_dense_grid) {
     ck_assert_msg(bad_grad == 0, "gelu_derivative: %d of 240000 points off by more than 4e-7", bad_grad);
     ck_assert_float_eq(vexp(-1000.0f), 0.0f);  // underflow gives 0, never NaN or negative
     ck_assert(isinf(vexp(1000.0f)) || vexp(1000.0f) > 1e38f);
+    // NaN passes through (a NaN loss must stay visible), without converting NaN to an integer on
+    // the way, which is undefined behaviour (a fuzzed checkpoint with NaN weights found it).
+    ck_assert(isnan(vexp(NAN)) && isnan(gelu(NAN)) && isnan(gelu_derivative(NAN)));
     ck_assert_float_eq(gelu(-30.0f), 0.0f);
     ck_assert_float_eq(gelu(30.0f), 30.0f);
 }
