@@ -6,6 +6,7 @@
 #   make sanitize     the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make tsan         the tests under ThreadSanitizer
 #   make mutate       mutation testing: each of tests/mutate.sh's single-line bugs must fail make test
+#   make fuzz         coverage-guided fuzzing of every input parser (clang's libFuzzer), FUZZ_SECONDS each
 #   make tutorials    the tutorial examples, in build/tutorials/
 #   make deps         install the build and test dependencies on Debian/Ubuntu (gcc, make, Check)
 #   make shakespeare  fetch tiny Shakespeare (1.1 MB) into build/data/ (needs the network; or put
@@ -49,7 +50,8 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsu
 LIB_SRC   := $(wildcard tensor/*.c autograd/*.c hyena/*.c) $(filter-out data/embed_corpus.c,$(wildcard data/*.c)) \
              $(filter-out train/main.c,$(wildcard train/*.c))
 APP_SRC   := train/main.c
-TEST_SRC  := $(wildcard tests/*.c)
+# The fuzz targets (tests/fuzz/) are in the test binary too: tests/test_fuzz.c replays their corpora.
+TEST_SRC  := $(wildcard tests/*.c) $(filter-out tests/fuzz/libfuzzer_main.c,$(wildcard tests/fuzz/*.c))
 TUTOR_SRC := $(wildcard tutorials/examples/*.c)
 
 # Objects under obj/: build/hyena is the command, so build/hyena/ cannot hold hyena/*.o.
@@ -58,7 +60,7 @@ APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 TUTOR_BIN := $(TUTOR_SRC:tutorials/examples/%.c=$(BUILD)/tutorials/%)
 
-.PHONY: all test debug sanitize tsan mutate tutorials deps shakespeare clean
+.PHONY: all test debug sanitize tsan mutate fuzz tutorials deps shakespeare clean
 all: $(BUILD)/libhyena.a $(BUILD)/hyena
 
 # Every object also depends on this Makefile: a changed flag must rebuild what it compiled.
@@ -121,13 +123,18 @@ debug:
 	$(MAKE) BUILD=build/debug OPT="-O0 -g3" all tutorials $(BUILD:%=build/debug/run_tests)
 
 sanitize:
-	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all" \
 	        LDLIBS="-fsanitize=address,undefined" test
 
 # Mutation testing (tests/mutate.sh): one plausible bug at a time, `make test` must fail on each.
 # Slow (a test run per mutant) and not part of CI.
 mutate:
 	tests/mutate.sh
+
+# Coverage-guided fuzzing (tests/fuzz/run.sh, clang's libFuzzer): each target for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 tsan:
 	$(MAKE) BUILD=build/tsan OPT="-O1 -g -fsanitize=thread" LDLIBS="-fsanitize=thread" test

@@ -308,7 +308,7 @@ static void update_heap(Trainer *tr) {
 // Distinct chunks of text (outside special tokens) with their frequencies.
 static void collect_words(Trainer *tr, const unsigned char *text, size_t size, bool split) {
     U64Map chunk_index;  // hash of chunk bytes -> word (collisions resolved by comparing bytes)
-    u64map_init(&chunk_index, 1 << 16);
+    u64map_init(&chunk_index, size < (1 << 16) ? size + 1 : 1 << 16);  // never more chunks than bytes
     size_t pos = 0;
     while (pos < size) {
         size_t len = split ? bpe_chunk_length(text + pos, size - pos) : size - pos;
@@ -447,7 +447,7 @@ bool bpe_train(Bpe *bpe, const unsigned char *text, size_t size, int vocab_size,
     for (int i = 0; i < 256; i++) token_len[i] = 1;
     Trainer tr;
     memset(&tr, 0, sizeof tr);
-    u64map_init(&tr.pair_index, 1 << 16);
+    u64map_init(&tr.pair_index, size < (1 << 16) ? size + 1 : 1 << 16);  // nor more pairs (it grows)
     collect_words_outside_specials(&tr, text, size, split, specials, n_specials);
     for (int w = 0; w < tr.n_words; w++) count_word_pairs(&tr, w);
     update_heap(&tr);

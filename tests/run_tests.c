@@ -21,6 +21,7 @@ int main(void) {
     srunner_add_suite(runner, autograd_suite());
     srunner_add_suite(runner, cli_suite());
     srunner_add_suite(runner, output_suite());
+    srunner_add_suite(runner, fuzz_suite());
     srunner_add_suite(runner, tutorials_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);

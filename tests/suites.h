@@ -17,6 +17,7 @@ Suite *generate_suite(void);
 Suite *autograd_suite(void);
 Suite *cli_suite(void);
 Suite *output_suite(void);
+Suite *fuzz_suite(void);
 Suite *tutorials_suite(void);
 
 // A checked fixture: a 2-thread pool in the (forked) test process, so every kernel under test
