@@ -39,6 +39,19 @@ static bool any_attention(const ModelConfig *c) {
     return false;
 }
 
+double model_floats_at_least(const ModelConfig *c) {
+    double D = c->d_model, T = c->context, total = (double)c->vocab_size * D;  // wte
+    if (any_attention(c)) total += T * D;                                      // wpe
+    for (int i = 0; i < c->n_layers; i++) {
+        total += 8 * D * D;  // the MLP: fc1 [4D, D] and fc2 [D, 4D]
+        if (c->mixer[i] == MIXER_HYENA) {
+            double F = c->hyena.filter_order, E = c->hyena.emb_dim;
+            total += T * E + F * E + c->hyena.num_inner_mlps * F * F;  // pos_emb.z, the filter MLP
+        }
+    }
+    return total;
+}
+
 void model_init(Model *m, const ModelConfig *cfg, uint64_t seed) {
     const char *problem = model_config_check(cfg);
     if (problem) {

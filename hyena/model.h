@@ -30,6 +30,11 @@ typedef struct ModelConfig {
 // All-Hyena with the reference's operator defaults, 4 attention heads for any attention layer.
 ModelConfig model_config_default(int vocab_size, int d_model, int n_layers, int context);
 const char *model_config_check(const ModelConfig *cfg);   // NULL if valid
+// A lower bound on the floats the model's parameters and buffers hold, from the configuration
+// alone (the products of two sizes: V·D, 8·D² per MLP, context·emb_dim per Hyena filter, ...).
+// A file that claims this configuration must hold at least that much; checking it before
+// model_init keeps a corrupt width or context from asking for gigabytes.
+double model_floats_at_least(const ModelConfig *cfg);
 
 typedef struct Block {
     MixerKind kind;

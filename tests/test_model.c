@@ -120,6 +120,29 @@ END_TEST
 START_TEST(test_gradcheck_two_layer_mixed_hyena_attention_lm) { gradcheck_lm(true); }
 END_TEST
 
+// The bound the checkpoint loader checks a file's size against, before building the model, must
+// never exceed what the model really holds, and should be most of it.
+START_TEST(test_model_floats_at_least_bounds_the_real_parameter_count) {
+    ModelConfig configs[4] = {model_config_default(65, 32, 2, 64), model_config_default(300, 16, 3, 512),
+                              model_config_default(11, 8, 1, 8), model_config_default(50, 24, 2, 128)};
+    configs[1].hyena.num_inner_mlps = 0;
+    configs[2].hyena.filter_order = 4;
+    configs[3].mixer[1] = MIXER_ATTENTION;
+    for (int k = 0; k < 4; k++) {
+        Model m;
+        model_init(&m, &configs[k], 1);
+        double floats = 0;
+        for (int i = 0; i < m.params.n; i++) {
+            const Tensor *v = &m.params.items[i].var->value;
+            floats += (double)tensor_numel(v, 0, v->rank);
+        }
+        double bound = model_floats_at_least(&configs[k]);
+        ck_assert_msg(bound <= floats && bound >= 0.5 * floats, "config %d: bound %.0f, real %.0f", k, bound, floats);
+        model_free(&m);
+    }
+}
+END_TEST
+
 START_TEST(test_lm_logits_at_t_ignore_later_tokens) {
     for (int mixed = 0; mixed < 2; mixed++) {
         LmGraph g;
@@ -172,6 +195,7 @@ Suite *model_suite(void) {
     tcase_add_test(tc, test_gradcheck_causal_attention);
     tcase_add_test(tc, test_gradcheck_two_layer_hyena_lm);
     tcase_add_test(tc, test_gradcheck_two_layer_mixed_hyena_attention_lm);
+    tcase_add_test(tc, test_model_floats_at_least_bounds_the_real_parameter_count);
     tcase_add_test(tc, test_lm_logits_at_t_ignore_later_tokens);
     tcase_add_test(tc, test_lm_parameters_have_reference_names_and_groups);
     suite_add_tcase(s, tc);

@@ -442,6 +442,30 @@ START_TEST(test_checkpoint_restores_every_configuration_field) {
 }
 END_TEST
 
+// Before the first evaluation there is no best validation loss (INFINITY, saved as "inf"). A run
+// stopped then (Ctrl-C in the first eval_every steps) wrote a checkpoint that did not load.
+START_TEST(test_a_checkpoint_saved_before_the_first_evaluation_resumes) {
+    Fixture a;
+    fixture_init(&a);
+    char path[] = "/tmp/hyena-ckpt-XXXXXX";
+    close(mkstemp(path));
+    ck_assert(checkpoint_save(path, &a.cfg, &a.model, &a.opt, &a.tok, &a.state));
+    TrainConfig c;
+    Model m;
+    Tokenizer t;
+    Optimizer o;
+    TrainState s;
+    char err[600];
+    ck_assert_msg(checkpoint_load(path, &c, &m, &t, &o, &s, err, sizeof err), "%s", err);
+    ck_assert(isinf(s.best_val_loss) && s.best_val_loss > 0);
+    optim_free(&o);
+    model_free(&m);
+    tokenizer_free(&t);
+    unlink(path);
+    fixture_free(&a);
+}
+END_TEST
+
 START_TEST(test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash) {
     Fixture a;
     fixture_init(&a);
@@ -463,6 +487,17 @@ START_TEST(test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash) {
     ck_assert_ptr_nonnull(strstr(err, path));
     ck_assert(!checkpoint_load("tests/reference/hyena_operator_d8_l16_order2.safetensors", &c, &m, &t, &o, &s, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "not a hyena.c checkpoint"));
+    // Metadata claiming a width, context or filter far beyond the tensors: refused before the model
+    // is built (it would ask for gigabytes: width 40000 took 24 GB before the OOM killer came).
+    for (int which = 0; which < 3; which++) {
+        Model big = a.model;  // the same tensors, saved with another configuration
+        if (which == 0) big.cfg.d_model = 40000;
+        if (which == 1) big.cfg.context = 1 << 24;
+        if (which == 2) big.cfg.hyena.filter_order = 1 << 16;
+        ck_assert(checkpoint_save(path, &a.cfg, &big, &a.opt, &a.tok, &a.state));
+        ck_assert_msg(!checkpoint_load(path, &c, &m, &t, &o, &s, err, sizeof err), "case %d loaded", which);
+        ck_assert_msg(strstr(err, "more than its") && strstr(err, "bytes of tensors can hold"), "%s", err);
+    }
     unlink(path);
     fixture_free(&a);
 }
@@ -564,6 +599,7 @@ Suite *train_suite(void) {
     tcase_add_test(tc, test_gradient_accumulation_averages_the_micro_batches);
     tcase_add_test(tc, test_checkpoint_resumes_the_exact_same_run);
     tcase_add_test(tc, test_checkpoint_restores_every_configuration_field);
+    tcase_add_test(tc, test_a_checkpoint_saved_before_the_first_evaluation_resumes);
     tcase_add_test(tc, test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash);
     tcase_add_test(tc, test_sampling_respects_top_k_top_p_and_the_seed);
     tcase_add_test(tc, test_temperature_sharpens_or_flattens_the_distribution);

@@ -207,6 +207,13 @@ bool checkpoint_load(const char *path, TrainConfig *c, Model *m, Tokenizer *tok,
         if (problem) {
             snprintf(inner, sizeof inner, "invalid model configuration: %s", problem);
             ok = false;
+        } else if (model_floats_at_least(&c->model) * sizeof(float) > (double)(st.size - st.data_start)) {
+            snprintf(inner, sizeof inner,
+                     "its metadata describe a model of at least %.3g parameters (vocabulary %d, width %d, "
+                     "context %d), more than its %zu bytes of tensors can hold",
+                     model_floats_at_least(&c->model), c->model.vocab_size, c->model.d_model, c->model.context,
+                     st.size - st.data_start);
+            ok = false;
         }
     }
     const char *tk = st_meta(&st, "tokenizer_kind"), *tv = st_meta(&st, "tokenizer_vocab");
@@ -247,8 +254,11 @@ bool checkpoint_load(const char *path, TrainConfig *c, Model *m, Tokenizer *tok,
     }
     if (ok && s) {
         int step_i = 0;
-        ok = st_meta_int(&st, "step", &step_i, 0, 1 << 30, inner, sizeof inner) &&
-             st_meta_float(&st, "best_val_loss", &s->best_val_loss, inner, sizeof inner);
+        // "inf" until the first evaluation: a run interrupted before it must still resume.
+        const char *best = st_meta(&st, "best_val_loss");
+        ok = st_meta_int(&st, "step", &step_i, 0, 1 << 30, inner, sizeof inner);
+        if (ok && best && strcmp(best, "inf") == 0) s->best_val_loss = INFINITY;
+        else ok = ok && st_meta_float(&st, "best_val_loss", &s->best_val_loss, inner, sizeof inner);
         s->step = step_i;
         if (ok && !parse_rng(st_meta(&st, "rng"), &s->rng)) {
             snprintf(inner, sizeof inner, "metadata 'rng' is not four hexadecimal words");
