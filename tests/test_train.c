@@ -263,6 +263,30 @@ START_TEST(test_gradient_accumulation_averages_the_micro_batches) {
 }
 END_TEST
 
+// A run killed while writing leaves NAME.tmp beside NAME; the next run in that directory removes
+// the temporary files of what it writes, and nothing else.
+START_TEST(test_training_removes_temp_files_left_by_an_interrupted_write) {
+    ck_assert_ptr_nonnull(freopen("/dev/null", "w", stderr));
+    char dir[] = "/tmp/hyena-stale-XXXXXX", path[300];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *left[] = {"latest.safetensors.tmp", "loss.svg.tmp", "notes.tmp"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, left[i]);
+        FILE *f = fopen(path, "w");
+        fputs("half a file", f);
+        fclose(f);
+    }
+    train_remove_stale_temp_files(dir);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, left[i]);
+        ck_assert_msg((access(path, F_OK) == 0) == (i == 2), "%s", left[i]);  // notes.tmp is not ours
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 // ---------------------------------------------------------------- checkpoints
 
 typedef struct Fixture {
@@ -597,6 +621,7 @@ Suite *train_suite(void) {
     tcase_add_test(tc, test_clipping_scales_the_global_norm_down_to_the_limit);
     tcase_add_test(tc, test_optimizer_updates_every_float_once_across_chunks_on_any_thread_count);
     tcase_add_test(tc, test_gradient_accumulation_averages_the_micro_batches);
+    tcase_add_test(tc, test_training_removes_temp_files_left_by_an_interrupted_write);
     tcase_add_test(tc, test_checkpoint_resumes_the_exact_same_run);
     tcase_add_test(tc, test_checkpoint_restores_every_configuration_field);
     tcase_add_test(tc, test_a_checkpoint_saved_before_the_first_evaluation_resumes);

@@ -119,6 +119,15 @@ static bool make_dir(const char *path) {
     return false;
 }
 
+void train_remove_stale_temp_files(const char *dir) {
+    static const char *const written[] = {"latest.safetensors", "best.safetensors", "log.csv", "loss.svg"};
+    for (int i = 0; i < 4; i++) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/%s.tmp", dir, written[i]);
+        if (unlink(path) == 0) fprintf(stderr, "hyena: removed %s, left by an interrupted write\n", path);
+    }
+}
+
 static bool build_tokenizer(Tokenizer *tok, const TrainConfig *c, const Corpus *corpus, char *err, size_t es) {
     memset(tok, 0, sizeof *tok);
     if (strcmp(c->tokenizer, "char") == 0) {
@@ -289,6 +298,7 @@ int train_main(int argc, char **argv) {
         free(ids);
         return 1;
     }
+    train_remove_stale_temp_files(r.out);
     train_config_print(stdout, &r.cfg);
     printf("parameters: %ld; vocabulary %d; tokens: %ld train, %ld validation\n", params_count(&r.model.params),
            r.cfg.model.vocab_size, r.train.n, r.val.n);
