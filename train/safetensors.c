@@ -151,11 +151,16 @@ bool st_load(const char *path, Safetensors *st, char *err, size_t es) {
     }
     fseek(f, 0, SEEK_SET);
     unsigned char *bytes = malloc((size_t)size + 1);
+    if (bytes == NULL) {
+        fclose(f);
+        return fail(err, es, "cannot read %s: its %ld bytes do not fit in memory", path, size);
+    }
     size_t got = fread(bytes, 1, (size_t)size, f);
     fclose(f);
     if (got != (size_t)size) {
         free(bytes);
-        return fail(err, es, "cannot read %s: short read", path);
+        return fail(err, es, "cannot read %s: %ld bytes when opened, %zu when read (did it change meanwhile?)", path,
+                    size, got);
     }
     char inner[300];
     if (!st_parse(bytes, (size_t)size, st, inner, sizeof inner)) {
