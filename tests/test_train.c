@@ -318,6 +318,17 @@ static void fixture_free(Fixture *f) {
     tokenizer_free(&f->tok);
 }
 
+// Save f as a checkpoint in a new temporary file; path is a mkstemp template ("...XXXXXX").
+static void fixture_save_temp(const Fixture *f, char *path) {
+    close(mkstemp(path));
+    ck_assert(checkpoint_save(path, &f->cfg, &f->model, &f->opt, &f->tok, &f->state));
+}
+
+// Load a checkpoint whole into f (free it with fixture_free when this returns true).
+static bool fixture_load(Fixture *f, const char *path, char *err, size_t es) {
+    return checkpoint_load(path, &f->cfg, &f->model, &f->tok, &f->opt, &f->state, err, es);
+}
+
 // One optimizer step with random gradients drawn from rng.
 static void fake_step(Fixture *f) {
     for (int i = 0; i < f->model.params.n; i++) {
@@ -335,11 +346,10 @@ START_TEST(test_checkpoint_resumes_the_exact_same_run) {
     fake_step(&a);
     a.state.best_val_loss = 2.5f;
     char path[] = "/tmp/hyena-ckpt-XXXXXX";
-    close(mkstemp(path));
-    ck_assert(checkpoint_save(path, &a.cfg, &a.model, &a.opt, &a.tok, &a.state));
+    fixture_save_temp(&a, path);
     Fixture b;
     char err[600];
-    ck_assert_msg(checkpoint_load(path, &b.cfg, &b.model, &b.tok, &b.opt, &b.state, err, sizeof err), "%s", err);
+    ck_assert_msg(fixture_load(&b, path, err, sizeof err), "%s", err);
     ck_assert_int_eq(b.state.step, 2);
     ck_assert_int_eq(b.opt.step, 2);
     ck_assert_float_eq(b.state.best_val_loss, 2.5f);
@@ -414,7 +424,7 @@ START_TEST(test_checkpoint_restores_every_configuration_field) {
     ck_assert(checkpoint_save(path, c, &a.model, &a.opt, &a.tok, &a.state));
 
     Fixture b;
-    ck_assert_msg(checkpoint_load(path, &b.cfg, &b.model, &b.tok, &b.opt, &b.state, err, sizeof err), "%s", err);
+    ck_assert_msg(fixture_load(&b, path, err, sizeof err), "%s", err);
     const TrainConfig *d = &b.cfg;
     ck_assert_str_eq(d->preset, c->preset);
     ck_assert_str_eq(d->data, c->data);
@@ -472,19 +482,12 @@ START_TEST(test_a_checkpoint_saved_before_the_first_evaluation_resumes) {
     Fixture a;
     fixture_init(&a);
     char path[] = "/tmp/hyena-ckpt-XXXXXX";
-    close(mkstemp(path));
-    ck_assert(checkpoint_save(path, &a.cfg, &a.model, &a.opt, &a.tok, &a.state));
-    TrainConfig c;
-    Model m;
-    Tokenizer t;
-    Optimizer o;
-    TrainState s;
+    fixture_save_temp(&a, path);
+    Fixture b;
     char err[600];
-    ck_assert_msg(checkpoint_load(path, &c, &m, &t, &o, &s, err, sizeof err), "%s", err);
-    ck_assert(isinf(s.best_val_loss) && s.best_val_loss > 0);
-    optim_free(&o);
-    model_free(&m);
-    tokenizer_free(&t);
+    ck_assert_msg(fixture_load(&b, path, err, sizeof err), "%s", err);
+    ck_assert(isinf(b.state.best_val_loss) && b.state.best_val_loss > 0);
+    fixture_free(&b);
     unlink(path);
     fixture_free(&a);
 }
@@ -494,22 +497,17 @@ START_TEST(test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash) {
     Fixture a;
     fixture_init(&a);
     char path[] = "/tmp/hyena-ckpt-XXXXXX";
-    close(mkstemp(path));
-    ck_assert(checkpoint_save(path, &a.cfg, &a.model, &a.opt, &a.tok, &a.state));
+    fixture_save_temp(&a, path);
     FILE *f = fopen(path, "r+b");
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     fclose(f);
     ck_assert_int_eq(truncate(path, size / 2), 0);
-    TrainConfig c;
-    Model m;
-    Tokenizer t;
-    Optimizer o;
-    TrainState s;
+    Fixture b;  // never filled: every load below must fail
     char err[600];
-    ck_assert(!checkpoint_load(path, &c, &m, &t, &o, &s, err, sizeof err));
+    ck_assert(!fixture_load(&b, path, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, path));
-    ck_assert(!checkpoint_load("tests/reference/hyena_operator_d8_l16_order2.safetensors", &c, &m, &t, &o, &s, err, sizeof err));
+    ck_assert(!fixture_load(&b, "tests/reference/hyena_operator_d8_l16_order2.safetensors", err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "not a hyena.c checkpoint"));
     // Metadata claiming a width, context or filter far beyond the tensors: refused before the model
     // is built (it would ask for gigabytes: width 40000 took 24 GB before the OOM killer came).
@@ -519,7 +517,7 @@ START_TEST(test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash) {
         if (which == 1) big.cfg.context = 1 << 24;
         if (which == 2) big.cfg.hyena.filter_order = 1 << 16;
         ck_assert(checkpoint_save(path, &a.cfg, &big, &a.opt, &a.tok, &a.state));
-        ck_assert_msg(!checkpoint_load(path, &c, &m, &t, &o, &s, err, sizeof err), "case %d loaded", which);
+        ck_assert_msg(!fixture_load(&b, path, err, sizeof err), "case %d loaded", which);
         ck_assert_msg(strstr(err, "more than its") && strstr(err, "bytes of tensors can hold"), "%s", err);
     }
     unlink(path);
