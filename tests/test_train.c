@@ -10,6 +10,7 @@
 #include "../tensor/pool.h"
 #include "../train/checkpoint.h"
 #include "../train/evaluate.h"
+#include "../train/import.h"
 #include "../train/safetensors.h"
 #include "../train/sample.h"
 #include "../train/train.h"
@@ -525,6 +526,95 @@ START_TEST(test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash) {
 }
 END_TEST
 
+// ---------------------------------------------------------------- import
+
+// Writes the fixture's parameters as a state dict (every name once, the Sin frequency also under
+// its reference aliases), without the parameter named `drop`, with a tensor `extra` added, and
+// with parameter `reshape` given another shape (each when not NULL).
+static void write_state_dict(const Fixture *f, const char *path, const char *drop, const char *extra,
+                             const char *reshape) {
+    const ParamList *list = &f->model.params;
+    int kept = 0;
+    Param *items = malloc(sizeof(Param) * (size_t)list->n);
+    for (int i = 0; i < list->n; i++)
+        if (!drop || strcmp(list->items[i].var->name, drop) != 0) items[kept++] = list->items[i];
+    StWriter w;
+    st_writer_init(&w);
+    char aliases[8][160];
+    for (int i = 0; i < kept; i++) {
+        const Var *v = items[i].var;
+        int shape[8];
+        memcpy(shape, v->value.shape, sizeof(int) * (size_t)v->value.rank);
+        if (reshape && strcmp(v->name, reshape) == 0) shape[0] = 1;  // a different size, as many floats or fewer
+        st_writer_add(&w, v->name, v->value.rank, shape, v->value.data);
+        const char *suffix = strstr(v->name, "implicit_filter.1.freq");
+        for (int k = 0; suffix && k < f->model.cfg.hyena.num_inner_mlps; k++) {
+            snprintf(aliases[k], sizeof aliases[k], "%.*simplicit_filter.%d.freq", (int)(suffix - v->name), v->name, 3 + 2 * k);
+            st_writer_add(&w, aliases[k], v->value.rank, v->value.shape, v->value.data);
+        }
+    }
+    if (extra) st_writer_add(&w, extra, 1, (int[]){1}, items[0].var->value.data);
+    ck_assert(st_writer_save(&w, path));
+    st_writer_free(&w);
+    free(items);
+}
+
+// A state dict with the reference's names (what PyTorch's save_file writes) imports to a checkpoint
+// with the same configuration and bit-identical weights, which train --resume takes; missing,
+// extra and misshapen tensors are refused by name.
+START_TEST(test_import_of_a_state_dict_is_bit_exact_and_names_what_does_not_fit) {
+    ck_assert_ptr_nonnull(freopen("/dev/null", "w", stdout));
+    Fixture a;
+    fixture_init(&a);
+    char dir[] = "/tmp/hyena-import-XXXXXX", data[300], weights[300], ckpt[300];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(data, sizeof data, "%s/text.txt", dir);
+    snprintf(weights, sizeof weights, "%s/weights.safetensors", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/imported.safetensors", dir);
+    FILE *f = fopen(data, "w");
+    fputs("to be or not to be", f);  // the fixture's char vocabulary
+    fclose(f);
+    write_state_dict(&a, weights, NULL, NULL, NULL);
+    char *argv[] = {"--weights", weights, "--data", data, "--heads", "4", "--out", ckpt, NULL};
+    ck_assert_int_eq(import_main(8, argv), 0);
+    Fixture b;
+    char err[600];
+    ck_assert_msg(fixture_load(&b, ckpt, err, sizeof err), "%s", err);
+    ck_assert_int_eq(b.model.cfg.n_layers, 2);
+    ck_assert(b.model.cfg.mixer[0] == MIXER_HYENA && b.model.cfg.mixer[1] == MIXER_ATTENTION);
+    ck_assert_int_eq(b.model.cfg.context, a.model.cfg.context);
+    ck_assert_int_eq(b.model.cfg.hyena.order, a.model.cfg.hyena.order);
+    ck_assert_int_eq(b.model.cfg.hyena.filter_order, a.model.cfg.hyena.filter_order);
+    ck_assert_int_eq(b.model.cfg.hyena.num_inner_mlps, a.model.cfg.hyena.num_inner_mlps);
+    ck_assert_int_eq(b.model.params.n, a.model.params.n);
+    for (int i = 0; i < a.model.params.n; i++) {
+        const Tensor *x = &a.model.params.items[i].var->value, *y = &b.model.params.items[i].var->value;
+        ck_assert(memcmp(x->data, y->data, tensor_numel(x, 0, x->rank) * sizeof(float)) == 0);
+    }
+    fixture_free(&b);
+    ck_assert_ptr_nonnull(freopen("/tmp/hyena-import-errors.txt", "w", stderr));
+    const char *in_proj = "backbone.layers.0.mixer.in_proj.bias";
+    write_state_dict(&a, weights, in_proj, NULL, NULL);
+    ck_assert_int_eq(import_main(8, argv), 1);
+    write_state_dict(&a, weights, NULL, "backbone.layers.0.mixer.surprise", NULL);
+    ck_assert_int_eq(import_main(8, argv), 1);
+    write_state_dict(&a, weights, NULL, NULL, "backbone.layers.1.mlp.fc1.bias");
+    ck_assert_int_eq(import_main(8, argv), 1);
+    fflush(stderr);
+    f = fopen("/tmp/hyena-import-errors.txt", "r");
+    char line[3][700];
+    for (int i = 0; i < 3; i++) ck_assert_ptr_nonnull(fgets(line[i], sizeof line[i], f));
+    fclose(f);
+    ck_assert_msg(strstr(line[0], in_proj), "%s", line[0]);
+    ck_assert_msg(strstr(line[1], "'backbone.layers.0.mixer.surprise' is not a parameter"), "%s", line[1]);
+    ck_assert_msg(strstr(line[2], "backbone.layers.1.mlp.fc1.bias"), "%s", line[2]);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s /tmp/hyena-import-errors.txt", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    fixture_free(&a);
+}
+END_TEST
+
 // ---------------------------------------------------------------- sampling and evaluation
 
 // Temperature T samples softmax(logits / T): for logits (2, 1, 0), token 0 comes up with
@@ -623,6 +713,7 @@ Suite *train_suite(void) {
     tcase_add_test(tc, test_checkpoint_resumes_the_exact_same_run);
     tcase_add_test(tc, test_checkpoint_restores_every_configuration_field);
     tcase_add_test(tc, test_a_checkpoint_saved_before_the_first_evaluation_resumes);
+    tcase_add_test(tc, test_import_of_a_state_dict_is_bit_exact_and_names_what_does_not_fit);
     tcase_add_test(tc, test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash);
     tcase_add_test(tc, test_sampling_respects_top_k_top_p_and_the_seed);
     tcase_add_test(tc, test_temperature_sharpens_or_flattens_the_distribution);
