@@ -10,6 +10,7 @@
 #include "../tensor/pool.h"
 #include "../train/checkpoint.h"
 #include "../train/evaluate.h"
+#include "../train/filters_cmd.h"
 #include "../train/import.h"
 #include "../train/safetensors.h"
 #include "../train/sample.h"
@@ -615,6 +616,36 @@ START_TEST(test_import_of_a_state_dict_is_bit_exact_and_names_what_does_not_fit)
 }
 END_TEST
 
+// hyena filters draws three charts per Hyena layer (the fixture's layer 1 is attention: none).
+START_TEST(test_filters_command_draws_three_charts_per_hyena_layer) {
+    ck_assert_ptr_nonnull(freopen("/dev/null", "w", stdout));
+    Fixture a;
+    fixture_init(&a);
+    char path[] = "/tmp/hyena-ckpt-XXXXXX", dir[] = "/tmp/hyena-filters-XXXXXX";
+    fixture_save_temp(&a, path);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *argv[] = {"--ckpt", path, "--out", dir, NULL};
+    ck_assert_int_eq(filters_main(4, argv), 0);
+    const char *charts[] = {"layer0_filters.svg", "layer0_spectrum.svg", "layer0_window.svg", "layer1_filters.svg"};
+    for (int i = 0; i < 4; i++) {
+        char file[400];
+        snprintf(file, sizeof file, "%s/%s", dir, charts[i]);
+        FILE *f = fopen(file, "r");
+        ck_assert_msg((f != NULL) == (i < 3), "%s", charts[i]);
+        if (!f) continue;
+        char svg[20000];
+        size_t n = fread(svg, 1, sizeof svg - 1, f);
+        svg[n] = '\0';
+        fclose(f);
+        ck_assert(strstr(svg, "Layer 0: ") && strstr(svg, "channel 15") && strstr(svg, "</svg>"));  // D = 16
+    }
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, path);
+    ck_assert_int_eq(system(cmd), 0);
+    fixture_free(&a);
+}
+END_TEST
+
 // ---------------------------------------------------------------- sampling and evaluation
 
 // Temperature T samples softmax(logits / T): for logits (2, 1, 0), token 0 comes up with
@@ -714,6 +745,7 @@ Suite *train_suite(void) {
     tcase_add_test(tc, test_checkpoint_restores_every_configuration_field);
     tcase_add_test(tc, test_a_checkpoint_saved_before_the_first_evaluation_resumes);
     tcase_add_test(tc, test_import_of_a_state_dict_is_bit_exact_and_names_what_does_not_fit);
+    tcase_add_test(tc, test_filters_command_draws_three_charts_per_hyena_layer);
     tcase_add_test(tc, test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash);
     tcase_add_test(tc, test_sampling_respects_top_k_top_p_and_the_seed);
     tcase_add_test(tc, test_temperature_sharpens_or_flattens_the_distribution);
