@@ -275,3 +275,10 @@ bool checkpoint_load(const char *path, TrainConfig *c, Model *m, Tokenizer *tok,
     }
     return ok;
 }
+
+bool checkpoint_open(const char *path, TrainConfig *cfg, Model *model, Tokenizer *tok) {
+    char err[600];
+    if (checkpoint_load(path, cfg, model, tok, NULL, NULL, err, sizeof err)) return true;
+    fprintf(stderr, "hyena: %s\n", err);
+    return false;
+}

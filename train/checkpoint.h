@@ -26,5 +26,8 @@ bool checkpoint_save(const char *path, const TrainConfig *cfg, const Model *mode
 // missing or misshapen tensor and every bad metadata value is a one-line error.
 bool checkpoint_load(const char *path, TrainConfig *cfg, Model *model, Tokenizer *tok, Optimizer *opt,
                      TrainState *state, char *err, size_t err_size);
+// The model and tokenizer alone, for the commands that only run a model (eval, sample, filters):
+// on failure, prints the one-line error ("hyena: ...") and returns false.
+bool checkpoint_open(const char *path, TrainConfig *cfg, Model *model, Tokenizer *tok);
 
 #endif

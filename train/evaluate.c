@@ -87,11 +87,8 @@ int eval_main(int argc, char **argv) {
     TrainConfig cfg;
     Model model;
     Tokenizer tok;
+    if (!checkpoint_open(ckpt, &cfg, &model, &tok)) return 1;
     char err[600];
-    if (!checkpoint_load(ckpt, &cfg, &model, &tok, NULL, NULL, err, sizeof err)) {
-        fprintf(stderr, "hyena: %s\n", err);
-        return 1;
-    }
     Corpus corpus;
     bool ok = true;
     if (data || cfg.data[0]) ok = corpus_load(&corpus, data ? data : cfg.data, err, sizeof err);

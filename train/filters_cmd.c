@@ -102,11 +102,7 @@ int filters_main(int argc, char **argv) {
     TrainConfig cfg;
     Model model;
     Tokenizer tok;
-    char err[600];
-    if (!checkpoint_load(ckpt, &cfg, &model, &tok, NULL, NULL, err, sizeof err)) {
-        fprintf(stderr, "hyena: %s\n", err);
-        return 1;
-    }
+    if (!checkpoint_open(ckpt, &cfg, &model, &tok)) return 1;
     bool ok = mkdir(out, 0755) == 0 || errno == EEXIST;
     if (!ok) fprintf(stderr, "hyena: cannot create %s: %s\n", out, strerror(errno));
     int drawn = 0, L = model.cfg.context, D = model.cfg.d_model;

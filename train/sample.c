@@ -180,11 +180,8 @@ int sample_main(int argc, char **argv) {
     TrainConfig cfg;
     Model model;
     Tokenizer tok;
+    if (!checkpoint_open(ckpt, &cfg, &model, &tok)) return 1;
     char err[600];
-    if (!checkpoint_load(ckpt, &cfg, &model, &tok, NULL, NULL, err, sizeof err)) {
-        fprintf(stderr, "hyena: %s\n", err);
-        return 1;
-    }
     Corpus pc = {0};
     const unsigned char *ptext = (const unsigned char *)prompt;
     size_t psize = strlen(prompt);
