@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../data/bpe.h"
 #include "../data/corpus.h"
@@ -24,14 +25,23 @@ static void usage(FILE *f) {
 }
 
 typedef struct Progress {
-    double start;
+    double start, last_line;
+    bool tty;        // stderr is a terminal: one line, rewritten in place
     bool line_open;  // a progress line is on the terminal without its newline yet
 } Progress;
 
+// On a terminal, one status line rewritten in place; in a log, a line at most every second (and
+// the last), so a log does not fill with carriage returns.
 static void show_progress(int done, int total, void *ctx) {
     Progress *p = ctx;
-    fprintf(stderr, "\rtokenizer: merge %d of %d (%.1f s)", done, total, cli_seconds() - p->start);
-    p->line_open = true;
+    double now = cli_seconds();
+    if (p->tty) {
+        fprintf(stderr, "\rtokenizer: merge %d of %d (%.1f s)", done, total, now - p->start);
+        p->line_open = true;
+    } else if (now - p->last_line >= 1.0 || done == total) {
+        fprintf(stderr, "tokenizer: merge %d of %d (%.1f s)\n", done, total, now - p->start);
+        p->last_line = now;
+    }
 }
 
 // All of a file, or of standard input when path is NULL.
@@ -92,7 +102,7 @@ static int cmd_train(int argc, char **argv) {
         corpus_free(&corpus);
         return 1;
     }
-    Progress p = {cli_seconds(), false};
+    Progress p = {cli_seconds(), cli_seconds(), isatty(STDERR_FILENO) != 0, false};
     Bpe bpe;
     bool ok = bpe_train(&bpe, corpus.text, corpus.size, vocab, split, specials, n_specials, show_progress, &p, err, sizeof err);
     corpus_free(&corpus);
