@@ -348,9 +348,9 @@ static void collect_words(Trainer *tr, const unsigned char *text, size_t size, b
 
 // Replace every non-overlapping (a, b) in word w, left to right, by id, and update the counts of
 // the pairs that touch a merge site: the old ones go, the new ones come. Pairs away from every
-// site are the same before and after. Returns false when the word no longer holds (a, b): its
-// entry in the pair's list is stale, left by an earlier merge.
-static bool merge_word(Trainer *tr, int w, int32_t a, int32_t b, int32_t id) {
+// site are the same before and after. A word that no longer holds (a, b) is left alone: its entry
+// in the pair's list is stale, left by an earlier merge.
+static void merge_word(Trainer *tr, int w, int32_t a, int32_t b, int32_t id) {
     Word *word = &tr->words[w];
     int n = word->len;
     if (n > tr->cap_site) {
@@ -369,7 +369,7 @@ static bool merge_word(Trainer *tr, int w, int32_t a, int32_t b, int32_t id) {
             i++;
         }
     }
-    if (!found) return false;
+    if (!found) return;
     for (int i = 0; i + 1 < n; i++)
         if (at_site[i] || at_site[i + 1]) count_pair(tr, w, word->ids[i], word->ids[i + 1], -1);
     int out = 0;
@@ -385,7 +385,6 @@ static bool merge_word(Trainer *tr, int w, int32_t a, int32_t b, int32_t id) {
     // id is a new token, so a pair touches a merge site exactly when it holds id.
     for (int i = 0; i + 1 < out; i++)
         if (word->ids[i] == id || word->ids[i + 1] == id) count_pair(tr, w, word->ids[i], word->ids[i + 1], +1);
-    return true;
 }
 
 // The special token that starts at text[at], if any: the longest one, when one is a prefix of
