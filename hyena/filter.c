@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "../autograd/modal.h"
 #include "../tensor/pool.h"
 
 #define PI 3.14159265358979323846
@@ -23,6 +24,7 @@ const char *hyena_config_check(const HyenaConfig *c) {
     if (c->num_inner_mlps < 0 || c->num_inner_mlps > FILTER_MAX_INNER) return "num_inner_mlps must be in [0, 8]";
     if (!(c->target > 0 && c->target < 1)) return "target must be in (0, 1)";
     if (!(c->fast_decay_pct > 0 && c->slow_decay_pct > 0)) return "decay percentages must be positive";
+    if (c->modal_order < 0 || c->modal_order > 256) return "modal_order must be in [0, 256]";
     return NULL;
 }
 
@@ -64,6 +66,12 @@ void hyena_filter_init(HyenaFilter *f, const HyenaConfig *cfg, ParamList *params
     for (int c = 0; c < C; c++) f->deltas->value.data[c] = (float)linspace_at(min_decay, max_decay, C, c);
     f->bias = params_new(params, prefix, "filter_fn.bias", 1, (int[]){C}, PARAM_DEFAULT, 0.0f);  // a bias: no decay
     rng_fill_normal(rng, f->bias->value.data, C, 0.0f, 1.0f);
+    f->poles = f->residues = NULL;
+    if (cfg->modal_order > 0) {
+        int shape[3] = {C, cfg->modal_order, 2};
+        f->poles = params_new_buffer(params, prefix, "filter_fn.poles", 3, shape);
+        f->residues = params_new_buffer(params, prefix, "filter_fn.residues", 3, shape);
+    }
 }
 
 typedef struct WindowJob {
@@ -86,7 +94,7 @@ void hyena_filter_window(const HyenaFilter *f, int L, float *out) {
     parallel_for(L, 4096 / f->channels + 1, window_rows, &j);
 }
 
-Var *hyena_filter_forward(Tape *tape, const HyenaFilter *f, int L) {
+Var *hyena_filter_network(Tape *tape, const HyenaFilter *f, int L) {
     int E = f->z->value.shape[2], W = f->freq->value.shape[1];
     // z[:L]: the positional features of the first L positions.
     Var *z = ag_slice(tape, ag_reshape(tape, f->z, 2, (int[]){f->z->value.shape[1], E}), 0, 0, L);
@@ -99,4 +107,12 @@ Var *hyena_filter_forward(Tape *tape, const HyenaFilter *f, int L) {
     Tensor window = tensor_new(tape->arena, 2, (int[]){L, f->channels});
     hyena_filter_window(f, L, window.data);
     return ag_mul(tape, h, ag_input(tape, window, false, "window"));
+}
+
+Var *hyena_filter_forward(Tape *tape, const HyenaFilter *f, int L) {
+    if (f->poles == NULL) return hyena_filter_network(tape, f, L);
+    Tensor h = tensor_new(tape->arena, 2, (int[]){L, f->channels});
+    modal_filter_forward(h.data, f->poles->value.data, f->residues->value.data, f->channels,
+                         f->poles->value.shape[1], L);
+    return ag_input(tape, h, false, "modal_filter");
 }

@@ -26,6 +26,8 @@ typedef struct HyenaConfig {
     float shift;          // added to the window
     float fast_decay_pct, slow_decay_pct, target;
     float lr_pos_emb;     // learning rate of the positional features (the reference's 1e-5)
+    int modal_order;      // 0: the filter network. d > 0: a distilled model (hyena distill), whose
+                          // filters are d complex modes each (autograd/modal.h)
 } HyenaConfig;
 
 // The reference's defaults: order 2, filter_order 64, emb_dim 3, num_inner_mlps 2, w 1, shift 0,
@@ -44,13 +46,21 @@ typedef struct HyenaFilter {
     Var *deltas;                                 // [1, 1, channels]     window decay rates (buffer)
     Var *bias;                                   // [channels]           each convolution's skip term
     float shift;
+    // A distilled model's filters (modal_order d > 0), else NULL. Buffers: fitted by hyena distill
+    // to the network's filters, never trained. The network stays in the model (and the file), so
+    // the filters can be compared with the ones they replace (hyena filters).
+    Var *poles;                                  // [channels, d, 2]  λ as (re, im), |λ| < 1
+    Var *residues;                               // [channels, d, 2]  R as (re, im)
 } HyenaFilter;
 
 void hyena_filter_init(HyenaFilter *f, const HyenaConfig *cfg, ParamList *params, const char *prefix, Rng *rng);
 // The filters for sequences of length L (<= l_max): [L, channels]. Column o*D + d is the filter
-// of channel d in the o-th long convolution.
+// of channel d in the o-th long convolution. A distilled model's filters come from its modes (no
+// gradient flows to them); otherwise from the network.
 Var *hyena_filter_forward(Tape *tape, const HyenaFilter *f, int L);
 // The window exp(-t |delta_c|) + shift at the first L positions, into out: [L, channels].
 void hyena_filter_window(const HyenaFilter *f, int L, float *out);
+// The network's filters, even in a distilled model (what hyena distill fits): [L, channels].
+Var *hyena_filter_network(Tape *tape, const HyenaFilter *f, int L);
 
 #endif

@@ -47,6 +47,7 @@ double model_floats_at_least(const ModelConfig *c) {
         if (c->mixer[i] == MIXER_HYENA) {
             double F = c->hyena.filter_order, E = c->hyena.emb_dim;
             total += T * E + F * E + c->hyena.num_inner_mlps * F * F;  // pos_emb.z, the filter MLP
+            total += 4.0 * (c->hyena.order - 1) * D * c->hyena.modal_order;  // poles and residues
         }
     }
     return total;

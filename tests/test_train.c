@@ -341,6 +341,62 @@ static void fake_step(Fixture *f) {
     f->state.step++;
 }
 
+// A distilled model (modal_order > 0) saved without an optimizer, as hyena distill writes it:
+// eval and sample load it whole, its poles and residues intact; training it is refused.
+static void distilled_fixture_save(Fixture *f, char *path, float pole_radius) {
+    f->cfg.model.mixer[1] = MIXER_HYENA;
+    f->cfg.model.hyena.modal_order = 3;
+    optim_free(&f->opt);
+    model_free(&f->model);
+    model_init(&f->model, &f->cfg.model, 3);
+    optim_init(&f->opt, &f->cfg.optim, &f->model.params);
+    for (int i = 0; i < 2; i++) {
+        HyenaFilter *h = &f->model.blocks[i].hyena.filter;
+        for (size_t k = 0; k < h->poles->value.size / 2; k++) {
+            h->poles->value.data[2 * k] = pole_radius * cosf((float)k);
+            h->poles->value.data[2 * k + 1] = pole_radius * sinf((float)k);
+            h->residues->value.data[2 * k] = (float)k / 10;
+        }
+    }
+    close(mkstemp(path));
+    ck_assert(checkpoint_save(path, &f->cfg, &f->model, NULL, &f->tok, &f->state));
+}
+
+START_TEST(test_a_distilled_checkpoint_loads_with_its_modes) {
+    Fixture a, b;
+    fixture_init(&a);
+    char path[] = "/tmp/hyena_distilled_XXXXXX", err[600];
+    distilled_fixture_save(&a, path, 0.9f);
+    ck_assert_msg(checkpoint_load(path, &b.cfg, &b.model, &b.tok, NULL, NULL, err, sizeof err), "%s", err);
+    ck_assert_int_eq(b.cfg.model.hyena.modal_order, 3);
+    for (int i = 0; i < 2; i++) {
+        const Var *p = b.model.blocks[i].hyena.filter.poles, *r = b.model.blocks[i].hyena.filter.residues;
+        ck_assert_int_eq(p->value.shape[1], 3);
+        ck_assert_mem_eq(p->value.data, a.model.blocks[i].hyena.filter.poles->value.data, p->value.size * sizeof(float));
+        ck_assert_mem_eq(r->value.data, a.model.blocks[i].hyena.filter.residues->value.data, r->value.size * sizeof(float));
+    }
+    model_free(&b.model);
+    tokenizer_free(&b.tok);
+    ck_assert(!checkpoint_load(path, &b.cfg, &b.model, &b.tok, &b.opt, &b.state, err, sizeof err));
+    ck_assert_msg(strstr(err, "distilled model") != NULL, "%s", err);
+    unlink(path);
+    fixture_free(&a);
+}
+END_TEST
+
+// A pole on the unit circle would make recurrent generation grow without bound: refused on load.
+START_TEST(test_a_checkpoint_with_an_unstable_pole_is_refused) {
+    Fixture a, b;
+    fixture_init(&a);
+    char path[] = "/tmp/hyena_unstable_XXXXXX", err[600];
+    distilled_fixture_save(&a, path, 1.0f);
+    ck_assert(!checkpoint_load(path, &b.cfg, &b.model, &b.tok, NULL, NULL, err, sizeof err));
+    ck_assert_msg(strstr(err, "unit circle") != NULL, "%s", err);
+    unlink(path);
+    fixture_free(&a);
+}
+END_TEST
+
 START_TEST(test_checkpoint_resumes_the_exact_same_run) {
     Fixture a;
     fixture_init(&a);
@@ -744,6 +800,8 @@ Suite *train_suite(void) {
     tcase_add_test(tc, test_checkpoint_resumes_the_exact_same_run);
     tcase_add_test(tc, test_checkpoint_restores_every_configuration_field);
     tcase_add_test(tc, test_a_checkpoint_saved_before_the_first_evaluation_resumes);
+    tcase_add_test(tc, test_a_distilled_checkpoint_loads_with_its_modes);
+    tcase_add_test(tc, test_a_checkpoint_with_an_unstable_pole_is_refused);
     tcase_add_test(tc, test_import_of_a_state_dict_is_bit_exact_and_names_what_does_not_fit);
     tcase_add_test(tc, test_filters_command_draws_three_charts_per_hyena_layer);
     tcase_add_test(tc, test_a_corrupt_or_foreign_checkpoint_is_an_error_not_a_crash);

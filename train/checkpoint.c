@@ -62,6 +62,7 @@ bool checkpoint_save(const char *path, const TrainConfig *c, const Model *m, con
     put(&w, "slow_decay_pct", "%.9g", h->slow_decay_pct);
     put(&w, "target", "%.9g", h->target);
     put(&w, "lr_pos_emb", "%.9g", h->lr_pos_emb);
+    put(&w, "modal_order", "%d", h->modal_order);
     put(&w, "optimizer", "%s", c->optim.kind == OPTIM_ADAMW ? "adamw" : "sgd");
     put(&w, "lr", "%.9g", c->optim.lr);
     put(&w, "min_lr", "%.9g", c->optim.min_lr);
@@ -133,6 +134,20 @@ static bool parse_rng(const char *text, Rng *rng) {
            (rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]) != 0;
 }
 
+// A pole on or outside the unit circle would make recurrent generation grow without bound.
+static bool poles_are_stable(const HyenaFilter *f, int layer, char *err, size_t es) {
+    if (f->poles == NULL) return true;
+    const float *p = f->poles->value.data;
+    for (size_t k = 0; k < f->poles->value.size / 2; k++) {
+        double r = hypot(p[2 * k], p[2 * k + 1]);
+        if (!(r < 1.0)) {
+            snprintf(err, es, "layer %d: pole %zu has |λ| = %g (every pole must lie inside the unit circle)", layer, k, r);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool checkpoint_load(const char *path, TrainConfig *c, Model *m, Tokenizer *tok, Optimizer *opt, TrainState *s,
                      char *err, size_t es) {
     Safetensors st;
@@ -185,6 +200,13 @@ bool checkpoint_load(const char *path, TrainConfig *c, Model *m, Tokenizer *tok,
          st_meta_int(&st, "grad_accum", &c->grad_accum, 1, 1024, inner, sizeof inner) &&
          st_meta_int(&st, "eval_every", &c->eval_every, 1, 1 << 30, inner, sizeof inner) &&
          st_meta_int(&st, "sample_tokens", &c->sample_tokens, 0, 1 << 20, inner, sizeof inner);
+    // Absent from files written before distillation existed: those have the network's filters.
+    if (ok && st_meta(&st, "modal_order")) ok = st_meta_int(&st, "modal_order", &h->modal_order, 0, 256, inner, sizeof inner);
+    if (ok && opt && h->modal_order > 0) {
+        snprintf(inner, sizeof inner, "a distilled model (modal_order %d) cannot be trained further; resume from the "
+                 "checkpoint it was distilled from", h->modal_order);
+        ok = false;
+    }
     const char *seed_text = st_meta(&st, "seed");
     if (ok && (seed_text == NULL || sscanf(seed_text, "%llu", &seed) != 1)) {
         snprintf(inner, sizeof inner, "metadata 'seed' is %s", seed_text ? seed_text : "missing");
@@ -236,6 +258,8 @@ bool checkpoint_load(const char *path, TrainConfig *c, Model *m, Tokenizer *tok,
             Var *v = m->params.items[i].var;
             ok = st_read_f32(&st, v->name, v->value.data, v->value.rank, v->value.shape, inner, sizeof inner);
         }
+        for (int i = 0; ok && i < m->cfg.n_layers; i++)
+            if (m->blocks[i].kind == MIXER_HYENA) ok = poles_are_stable(&m->blocks[i].hyena.filter, i, inner, sizeof inner);
     }
     if (ok && opt) {
         optim_init(opt, &c->optim, &m->params);
