@@ -18,6 +18,7 @@ int main(void) {
     srunner_add_suite(runner, data_suite());
     srunner_add_suite(runner, train_suite());
     srunner_add_suite(runner, generate_suite());
+    srunner_add_suite(runner, modal_suite());
     srunner_add_suite(runner, autograd_suite());
     srunner_add_suite(runner, cli_suite());
     srunner_add_suite(runner, output_suite());

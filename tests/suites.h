@@ -14,6 +14,7 @@ Suite *model_suite(void);
 Suite *data_suite(void);
 Suite *train_suite(void);
 Suite *generate_suite(void);
+Suite *modal_suite(void);
 Suite *autograd_suite(void);
 Suite *cli_suite(void);
 Suite *output_suite(void);

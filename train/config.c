@@ -39,6 +39,14 @@ bool train_config_preset(TrainConfig *c, const char *name) {
         snprintf(c->data, sizeof c->data, "build/data/tinyshakespeare.txt");
         c->steps = 2000;
         c->eval_every = 250;
+    } else if (strcmp(name, "long") == 0) {
+        // The shakespeare model at context 1024: long filters worth distilling (hyena distill).
+        *c = d;
+        snprintf(c->data, sizeof c->data, "build/data/tinyshakespeare.txt");
+        c->model.context = 1024;
+        c->batch = 4;
+        c->steps = 1500;
+        c->eval_every = 250;
     } else if (strcmp(name, "recall") == 0) {
         *c = d;
         c->model = model_config_default(0, 64, 2, 1024);
@@ -59,7 +67,8 @@ void train_config_usage(FILE *f) {
             "Trains a language model and writes checkpoints, a CSV log and an SVG loss plot to --out.\n"
             "  --preset NAME         tiny (default: the embedded corpus, about half a minute),\n"
             "                        shakespeare (nanoGPT's budget on build/data/tinyshakespeare.txt:\n"
-            "                        make shakespeare), recall; later flags override the preset\n"
+            "                        make shakespeare), long (the same at context 1024, for\n"
+            "                        hyena distill), recall; later flags override the preset\n"
             "  --data PATH           a text file or a directory of them (default: the embedded corpus)\n"
             "  --tokenizer KIND      char (default), bpe (trained on --data), or bpe:FILE\n"
             "  --vocab-size N        size of the BPE vocabulary to train (default 512)\n"

@@ -49,6 +49,29 @@ EvalResult evaluate(const Model *m, const Tokenizer *tok, const TokenSplit *spli
     return r;
 }
 
+bool eval_data_load(EvalData *e, const TrainConfig *cfg, const char *data, Tokenizer *tok, char *err,
+                    size_t err_size) {
+    memset(e, 0, sizeof *e);
+    if (data || cfg->data[0]) {
+        if (!corpus_load(&e->corpus, data ? data : cfg->data, err, err_size)) return false;
+    } else {
+        corpus_default(&e->corpus);
+    }
+    e->n = tokenizer_encode(tok, e->corpus.text, e->corpus.size, &e->ids, err, err_size);
+    e->all = (TokenSplit){e->ids, e->n};
+    if (e->n < 0 || !dataset_split(e->ids, e->n, cfg->val_fraction, 1, &e->train, &e->val, err, err_size)) {
+        eval_data_free(e);
+        return false;
+    }
+    return true;
+}
+
+void eval_data_free(EvalData *e) {
+    free(e->ids);
+    corpus_free(&e->corpus);
+    memset(e, 0, sizeof *e);
+}
+
 static void usage(FILE *f) {
     fprintf(f, "usage: hyena eval --ckpt FILE [--data PATH] [--split val|train|all] [--batch N] [--threads N]\n"
                "  Exact loss, perplexity and bits per token and per byte of a checkpoint over a whole split of\n"
@@ -89,32 +112,26 @@ int eval_main(int argc, char **argv) {
     Tokenizer tok;
     if (!checkpoint_open(ckpt, &cfg, &model, &tok)) return 1;
     char err[600];
-    Corpus corpus;
-    bool ok = true;
-    if (data || cfg.data[0]) ok = corpus_load(&corpus, data ? data : cfg.data, err, sizeof err);
-    else corpus_default(&corpus);
-    int32_t *ids = NULL;
-    long n = ok ? tokenizer_encode(&tok, corpus.text, corpus.size, &ids, err, sizeof err) : -1;
+    EvalData ed;
     int rc = 0;
-    TokenSplit train, val, all = {ids, n};
-    if (n < 0) rc = 1;
-    else if (!dataset_split(ids, n, cfg.val_fraction, 1, &train, &val, err, sizeof err)) rc = 1;
-    if (rc) {
+    if (!eval_data_load(&ed, &cfg, data, &tok, err, sizeof err)) {
         fprintf(stderr, "hyena: %s\n", err);
+        rc = 1;
     } else {
-        const TokenSplit *s = data ? &all : strcmp(split_name, "train") == 0 ? &train : strcmp(split_name, "all") == 0 ? &all : &val;
+        const TokenSplit *s = data ? &ed.all : strcmp(split_name, "train") == 0 ? &ed.train
+                                             : strcmp(split_name, "all") == 0   ? &ed.all
+                                                                                : &ed.val;
         Arena arena;
         arena_init(&arena, 0);
         Tape tape;
         tape_init(&tape, &arena);
         EvalResult r = evaluate(&model, &tok, s, batch, &tape);
         printf("%s (%s): %ld tokens, loss %.4f, perplexity %.3f, %.4f bits/token, %.4f bits/byte\n",
-               data ? data : corpus.name, data ? "all" : split_name, r.tokens, r.loss, exp(r.loss), r.bits_per_token,
+               data ? data : ed.corpus.name, data ? "all" : split_name, r.tokens, r.loss, exp(r.loss), r.bits_per_token,
                r.bits_per_byte);
         arena_free(&arena);
+        eval_data_free(&ed);
     }
-    free(ids);
-    if (ok) corpus_free(&corpus);
     tokenizer_free(&tok);
     model_free(&model);
     return rc;

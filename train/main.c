@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "build_info.h"
 #include "check_reference.h"
+#include "distill.h"
 #include "evaluate.h"
 #include "filters_cmd.h"
 #include "import.h"
@@ -27,6 +28,7 @@ static void usage(FILE *f) {
             "  bench NAME        time a kernel; prints JSON lines (hyena bench --help lists them)\n"
             "  check-reference F reproduce a PyTorch reference run of the Hyena operator\n"
             "  import            make a checkpoint from a PyTorch state dict (hyena import --help)\n"
+            "  distill           replace a checkpoint's long filters by small recurrences (hyena distill --help)\n"
             "  filters           draw a checkpoint's long filters, spectra and windows as SVG\n"
             "  tokenizer CMD     train, encode or decode with a byte-level BPE tokenizer\n"
             "  help              this text\n"
@@ -65,6 +67,7 @@ int main(int argc, char **argv) {
     else if (strcmp(cmd, "recall") == 0) rc = recall_main(argc - 2, argv + 2);
     else if (strcmp(cmd, "import") == 0) rc = import_main(argc - 2, argv + 2);
     else if (strcmp(cmd, "filters") == 0) rc = filters_main(argc - 2, argv + 2);
+    else if (strcmp(cmd, "distill") == 0) rc = distill_main(argc - 2, argv + 2);
     if (rc >= 0) {
         pool_shutdown();
         return rc;
