@@ -1,11 +1,14 @@
 // generate.c - one row at a time through the model, with each layer's history kept.
 #include "generate.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../autograd/fftconv.h"
+#include "../autograd/modal.h"
 #include "../tensor/matmul.h"
 #include "../tensor/ops.h"
 
@@ -28,10 +31,26 @@ static void layernorm_row(const LayerNorm *ln, const float *x, float *y, int D) 
     layernorm_last(y, NULL, NULL, x, ln->weight->value.data, ln->bias->value.data, 1, D, LAYERNORM_EPS);
 }
 
-void gencache_init(GenCache *c, const Model *m) {
+static bool is_distilled(const Model *m) { return m->cfg.hyena.modal_order > 0; }
+
+static bool has_attention(const Model *m) {
+    for (int i = 0; i < m->cfg.n_layers; i++)
+        if (m->blocks[i].kind == MIXER_ATTENTION) return true;
+    return false;
+}
+
+void gencache_init(GenCache *c, const Model *m) { gencache_init_mode(c, m, is_distilled(m) ? GEN_RECURRENT : GEN_CACHED); }
+
+void gencache_init_mode(GenCache *c, const Model *m, GenMode mode) {
+    if (mode == GEN_RECURRENT && !is_distilled(m)) {
+        fprintf(stderr, "hyena: recurrent generation needs a distilled model (hyena distill)\n");
+        exit(1);
+    }
     memset(c, 0, sizeof *c);
     c->model = m;
-    int D = m->cfg.d_model, L = m->cfg.context, N = m->cfg.hyena.order;
+    c->mode = mode;
+    c->capacity = mode == GEN_RECURRENT && !has_attention(m) ? LONG_MAX : m->cfg.context;
+    int D = m->cfg.d_model, L = m->cfg.context, N = m->cfg.hyena.order, d = m->cfg.hyena.modal_order;
     size_t wide = (size_t)(N + 1) * D > (size_t)4 * D ? (size_t)(N + 1) * D : (size_t)4 * D;
     c->x = alloc_row((size_t)D);
     c->h = alloc_row((size_t)D);
@@ -50,6 +69,10 @@ void gencache_init(GenCache *c, const Model *m) {
         LayerCache *lc = &c->layers[i];
         if (m->blocks[i].kind == MIXER_HYENA) {
             lc->z_history = alloc_row((size_t)2 * (N + 1) * D);
+            if (mode == GEN_RECURRENT) {
+                lc->state = alloc_row((size_t)(N - 1) * D * d * 2);
+                continue;
+            }
             lc->v_history = alloc_row((size_t)(N - 1) * L * D);
             // The filters for the whole context, once: position k's filter does not depend on L.
             tape_reset(&tape);
@@ -64,12 +87,25 @@ void gencache_init(GenCache *c, const Model *m) {
     arena_free(&arena);
 }
 
+size_t gencache_bytes(const GenCache *c) {
+    const ModelConfig *cfg = &c->model->cfg;
+    size_t D = (size_t)cfg->d_model, F = (size_t)(cfg->hyena.order - 1) * D, bytes = 0;
+    for (int i = 0; i < cfg->n_layers; i++) {
+        const LayerCache *lc = &c->layers[i];
+        if (lc->state) bytes += F * (size_t)cfg->hyena.modal_order * 2;
+        if (lc->v_history) bytes += F * (size_t)cfg->context;
+        if (lc->keys) bytes += 2 * D * (size_t)cfg->context;
+    }
+    return bytes * sizeof(float);
+}
+
 void gencache_free(GenCache *c) {
     for (int i = 0; c->model && i < c->model->cfg.n_layers; i++) {
         LayerCache *lc = &c->layers[i];
         free(lc->z_history);
         free(lc->v_history);
         free(lc->filters);
+        free(lc->state);
         free(lc->keys);
         free(lc->values);
     }
@@ -84,10 +120,17 @@ void gencache_free(GenCache *c) {
     memset(c, 0, sizeof *c);
 }
 
-void gencache_reset(GenCache *c) { c->t = 0; }
+void gencache_reset(GenCache *c) {
+    c->t = 0;
+    for (int i = 0; i < c->model->cfg.n_layers; i++)  // the cached history is overwritten, never read ahead
+        if (c->layers[i].state) {
+            const ModelConfig *m = &c->model->cfg;
+            memset(c->layers[i].state, 0, sizeof(float) * (size_t)(m->hyena.order - 1) * m->d_model * m->hyena.modal_order * 2);
+        }
+}
 
 // The Hyena operator at position t, from the row h (normalized input) into y.
-static void hyena_row(GenCache *c, const HyenaOperator *op, LayerCache *lc, int t) {
+static void hyena_row(GenCache *c, const HyenaOperator *op, LayerCache *lc, long t) {
     int D = op->cfg.d_model, N = op->cfg.order, C = (N + 1) * D, F = (N - 1) * D;
     linear_row(&op->in_proj, c->h, c->z);                          // z_t: [(N+1)D]
     // Short causal conv over (z_{t-2}, z_{t-1}, z_t). z_s is kept in slot s % 2 of z_history, so
@@ -107,6 +150,15 @@ static void hyena_row(GenCache *c, const HyenaOperator *op, LayerCache *lc, int 
     const float *bias = op->filter.bias->value.data;
     for (int o = 0; o < N - 1; o++) {
         const float *x = c->u + (N - 1 - o) * D;
+        if (c->mode == GEN_RECURRENT) {
+            int d = op->cfg.modal_order;
+            long off = (long)o * D * d * 2;
+            for (int k = 0; k < D; k++) c->v[k] *= x[k];
+            modal_scan(c->y, c->v, op->filter.poles->value.data + off, op->filter.residues->value.data + off,
+                       bias + o * D, lc->state + off, 1, D, d);
+            memcpy(c->v, c->y, (size_t)D * sizeof(float));
+            continue;
+        }
         float *hist = lc->v_history + (long)o * c->model->cfg.context * D;
         for (int d = 0; d < D; d++) hist[(long)t * D + d] = c->v[d] * x[d];
         for (int d = 0; d < D; d++) c->y[d] = bias[o * D + d] * hist[(long)t * D + d];
@@ -121,7 +173,7 @@ static void hyena_row(GenCache *c, const HyenaOperator *op, LayerCache *lc, int 
     linear_row(&op->out_proj, c->v, c->y);
 }
 
-static void attention_row(GenCache *c, const Attention *a, LayerCache *lc, int t) {
+static void attention_row(GenCache *c, const Attention *a, LayerCache *lc, long t) {
     int D = c->model->cfg.d_model, H = a->n_heads, hd = D / H;
     linear_row(&a->wqkv, c->h, c->z);  // q | k | v
     memcpy(lc->keys + (long)t * D, c->z + D, (size_t)D * sizeof(float));
@@ -150,9 +202,10 @@ static void attention_row(GenCache *c, const Attention *a, LayerCache *lc, int t
 
 void gencache_step(GenCache *c, int32_t id, float *logits) {
     const Model *m = c->model;
-    int D = m->cfg.d_model, t = c->t;
-    if (t >= m->cfg.context) {
-        fprintf(stderr, "hyena: generation cache is full (%d tokens)\n", m->cfg.context);
+    int D = m->cfg.d_model;
+    long t = c->t;
+    if (t >= c->capacity) {
+        fprintf(stderr, "hyena: generation cache is full (%ld tokens)\n", c->capacity);
         exit(1);
     }
     embedding_gather(c->x, m->wte->value.data, &id, 1, D, m->cfg.vocab_size);
@@ -172,4 +225,102 @@ void gencache_step(GenCache *c, int32_t id, float *logits) {
     layernorm_row(&m->ln_f, c->x, c->h, D);
     matmul(logits, c->h, m->wte->value.data, 1, D, m->cfg.vocab_size, MATMUL_NT, false);
     c->t++;
+}
+
+// y[rows][out] = x[rows][in] · Wᵀ + b: linear_forward's kernels without a tape.
+static void linear_rows(const Linear *l, const float *x, float *y, long rows) {
+    matmul(y, x, l->weight->value.data, rows, l->in, l->out, MATMUL_NT, false);
+    if (l->bias) add_broadcast(y, y, l->bias->value.data, rows, l->out);
+}
+
+// The Hyena operator over rows 0..n-1 at once, from hn [n][D] into y [n][D]; keeps what
+// gencache_step needs next: the last two rows of z, then each long convolution's history or
+// its states at n-1.
+static void hyena_prefill(GenCache *c, const HyenaOperator *op, LayerCache *lc, const float *hn, float *y, long n) {
+    int D = op->cfg.d_model, N = op->cfg.order, C = (N + 1) * D, F = (N - 1) * D, d = op->cfg.modal_order;
+    float *z = alloc_row((size_t)n * C), *u = alloc_row((size_t)n * C), *v = alloc_row((size_t)n * D);
+    float *h = alloc_row((size_t)n * D), *filters = lc->filters;
+    linear_rows(&op->in_proj, hn, z, n);
+    const float *w = op->short_w->value.data, *b = op->short_b->value.data;
+    for (long t = 0; t < n; t++)
+        for (int ch = 0; ch < C; ch++) {
+            float acc = b[ch] + w[ch * 3 + 2] * z[t * C + ch];
+            if (t >= 1) acc += w[ch * 3 + 1] * z[(t - 1) * C + ch];
+            if (t >= 2) acc += w[ch * 3 + 0] * z[(t - 2) * C + ch];
+            u[t * C + ch] = acc;
+        }
+    for (long s = n - 2 < 0 ? 0 : n - 2; s < n; s++) memcpy(lc->z_history + (s % 2) * C, z + s * C, sizeof(float) * C);
+    if (c->mode == GEN_RECURRENT) {  // the modal filters at n positions (any n: no context limit)
+        filters = alloc_row((size_t)n * F);
+        modal_filter_forward(filters, op->filter.poles->value.data, op->filter.residues->value.data, F, d, (int)n);
+    }
+    for (long t = 0; t < n; t++) memcpy(v + t * D, u + t * C + N * D, sizeof(float) * D);
+    for (int o = 0; o < N - 1; o++) {
+        for (long t = 0; t < n; t++)
+            for (int k = 0; k < D; k++) v[t * D + k] *= u[t * C + (N - 1 - o) * D + k];
+        if (c->mode == GEN_RECURRENT) {
+            // x_n[n-1] = sum_s λ_n^(n-1-s) v_s: one output of the convolution of v with λ_n^t,
+            // summed by Horner's rule (in double: n may be large).
+            const float *poles = op->filter.poles->value.data + (long)o * D * d * 2;
+            float *state = lc->state + (long)o * D * d * 2;
+            for (long k = 0; k < (long)D * d; k++) {
+                double re = 0, im = 0, lr = poles[2 * k], li = poles[2 * k + 1];
+                for (long s = 0; s < n; s++) {
+                    double r2 = lr * re - li * im + v[s * D + k / d];
+                    im = lr * im + li * re;
+                    re = r2;
+                }
+                state[2 * k] = (float)re;
+                state[2 * k + 1] = (float)im;
+            }
+        } else {
+            float *hist = lc->v_history + (long)o * c->model->cfg.context * D;
+            memcpy(hist, v, sizeof(float) * (size_t)n * D);
+        }
+        for (long t = 0; t < n; t++) memcpy(h + t * D, filters + t * F + o * D, sizeof(float) * D);
+        fftconv_forward(y, v, h, op->filter.bias->value.data + o * D, 1, (int)n, D, FFTCONV_AUTO);
+        memcpy(v, y, sizeof(float) * (size_t)n * D);
+    }
+    for (long t = 0; t < n; t++)
+        for (int k = 0; k < D; k++) v[t * D + k] *= u[t * C + k];  // ⊙ x_0
+    linear_rows(&op->out_proj, v, y, n);
+    if (filters != lc->filters) free(filters);
+    free(h);
+    free(v);
+    free(u);
+    free(z);
+}
+
+void gencache_prefill(GenCache *c, const int32_t *ids, long n, float *logits) {
+    const Model *m = c->model;
+    if (c->t != 0 || n > c->capacity) {
+        fprintf(stderr, "hyena: gencache_prefill needs an empty cache and at most %ld tokens\n", c->capacity);
+        exit(1);
+    }
+    if (has_attention(m) || n < 2) {  // attention layers are fed token by token
+        for (long t = 0; t < n; t++) gencache_step(c, ids[t], logits);
+        return;
+    }
+    int D = m->cfg.d_model;
+    float *x = alloc_row((size_t)n * D), *hn = alloc_row((size_t)n * D), *y = alloc_row((size_t)n * D);
+    float *mlp = alloc_row((size_t)n * 4 * D);
+    embedding_gather(x, m->wte->value.data, ids, n, D, m->cfg.vocab_size);
+    for (int i = 0; i < m->cfg.n_layers; i++) {
+        const Block *b = &m->blocks[i];
+        layernorm_last(hn, NULL, NULL, x, b->norm1.weight->value.data, b->norm1.bias->value.data, n, D, LAYERNORM_EPS);
+        hyena_prefill(c, &b->hyena, &c->layers[i], hn, y, n);
+        add_broadcast(x, x, y, 1, n * D);
+        layernorm_last(hn, NULL, NULL, x, b->norm2.weight->value.data, b->norm2.bias->value.data, n, D, LAYERNORM_EPS);
+        linear_rows(&b->mlp.fc1, hn, mlp, n);
+        unary(mlp, mlp, n * 4 * D, UNARY_GELU);
+        linear_rows(&b->mlp.fc2, mlp, y, n);
+        add_broadcast(x, x, y, 1, n * D);
+    }
+    layernorm_row(&m->ln_f, x + (n - 1) * D, c->h, D);
+    matmul(logits, c->h, m->wte->value.data, 1, D, m->cfg.vocab_size, MATMUL_NT, false);
+    c->t = n;
+    free(mlp);
+    free(y);
+    free(hn);
+    free(x);
 }

@@ -69,15 +69,15 @@ void generate(const Model *m, int32_t *ids, long n, int n_new, const SampleOptio
     float *logits = malloc(sizeof(float) * (size_t)V);
     Candidate *candidates = malloc(sizeof(Candidate) * (size_t)V);
     GenCache cache;
-    gencache_init(&cache, m);
-    long fed = n > context ? n - context + 1 : 0;  // the prompt's last context-1 tokens
+    gencache_init(&cache, m);  // recurrent for a distilled model: then no limit at the context
+    long fed = n > cache.capacity ? n - cache.capacity + 1 : 0;  // the prompt's last capacity-1 tokens
     for (; fed < n; fed++) gencache_step(&cache, ids[fed], logits);
     for (int k = 0; k < n_new; k++) {
         ids[n] = sample_with(logits, V, o, rng, candidates);
         if (emit) emit(ids[n], ctx);
         n++;
         if (k == n_new - 1) break;
-        if (cache.t == context) {  // full: continue from the last half context
+        if (cache.t == cache.capacity) {  // full: continue from the last half context
             gencache_reset(&cache);
             for (long s = n - context / 2; s < n - 1; s++) gencache_step(&cache, ids[s], logits);
         }

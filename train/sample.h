@@ -18,7 +18,8 @@ int32_t sample_token(float *logits, int V, const SampleOptions *o, Rng *rng);
 // Append n_new tokens to ids[0..n) (ids must hold n + n_new). emit (may be NULL) is called with
 // every new token as it is drawn. generate() uses the cache of hyena/generate.h: each token costs
 // O(t·D) per layer; when the cache is full (the model's context) it restarts from the last half
-// context. generate_uncached() runs a forward pass over the last `context` tokens per new token:
+// context. A distilled model runs as a recurrence instead: O(d·D) per token, memory fixed, and
+// (without attention layers) never full. generate_uncached() runs a forward pass over the last `context` tokens per new token:
 // the slow way, kept to compare (`hyena bench generate`, `hyena sample --no-cache`).
 typedef void (*EmitFn)(int32_t id, void *ctx);
 void generate(const Model *m, int32_t *ids, long n, int n_new, const SampleOptions *o, Rng *rng, EmitFn emit,
