@@ -156,6 +156,8 @@ typedef struct UnaryJob {
     UnaryOp op;
 } UnaryJob;
 
+#define GELU_BLOCK 256
+
 static void unary_chunk(void *ctx, long begin, long end) {
     const UnaryJob *j = ctx;
     float *out = j->out;
@@ -165,7 +167,18 @@ static void unary_chunk(void *ctx, long begin, long end) {
     case UNARY_LOG: for (long i = begin; i < end; i++) out[i] = logf(a[i]); break;
     case UNARY_SIN: for (long i = begin; i < end; i++) out[i] = sinf(a[i]); break;
     case UNARY_TANH: for (long i = begin; i < end; i++) out[i] = tanhf(a[i]); break;
-    case UNARY_GELU: for (long i = begin; i < end; i++) out[i] = gelu(a[i]); break;
+    case UNARY_GELU:
+        // Through a block on the stack: out may be a (generation applies GELU in place), and
+        // clang's run-time overlap check counts out == a as overlap and falls back to scalar code
+        // (measured with clang 14: 30x slower in place). The block cannot alias, so both compilers
+        // vectorize gelu(); the values are the same either way.
+        for (long i0 = begin; i0 < end; i0 += GELU_BLOCK) {
+            float block[GELU_BLOCK];
+            long n = end - i0 < GELU_BLOCK ? end - i0 : GELU_BLOCK;
+            for (long i = 0; i < n; i++) block[i] = gelu(a[i0 + i]);
+            memcpy(out + i0, block, sizeof(float) * (size_t)n);
+        }
+        break;
     }
 }
 
