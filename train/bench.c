@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,60 +363,84 @@ static void bench_operator(const int *threads, int n_threads, int reps) {
 
 // ---------------------------------------------------------------- generate
 
-// Tokens per second once the context is (almost) full: a prompt of context - 64 tokens, then 64
-// new tokens, timed alone. Cached: the prompt is prefilled into the cache first (not timed), each
-// new token is one gencache_step. Uncached: each new token is a forward pass over the context.
-// The model: 4 Hyena layers of width 128, vocabulary 65 (the shakespeare preset's shape).
+// Tokens per second once the context is (almost) full, in the three ways of generating:
+//   uncached:  a forward pass over the whole context for every token
+//   cached:    one gencache_step per token, reading the whole history (O(t·D) per layer)
+//   recurrent: one gencache_step per token on d = 16 states per channel (O(d·D) per layer)
+// The model: 4 Hyena layers of width 128, vocabulary 65 (the shakespeare preset's shape),
+// distilled (random stable modes: the speed does not depend on their values), so all three
+// modes run the same model. A prompt of context - 64 tokens is prefilled (not timed); then each
+// of the 64 new tokens is timed alone and "ms" is the median (uncached: 3 tokens at most, it is
+// slow). memory_mb: what one sequence holds (history or states; uncached: the forward pass's
+// activations); the recurrent state's size does not depend on the context.
+static void distill_randomly(Model *m, int d, Rng *rng) {
+    for (int i = 0; i < m->cfg.n_layers; i++) {
+        HyenaFilter *f = &m->blocks[i].hyena.filter;
+        for (long k = 0; k < (long)f->channels * d; k++) {
+            double r = 0.5 + 0.49 * rng_uniform(rng), a = 3.14 * rng_uniform(rng);
+            f->poles->value.data[2 * k] = (float)(r * cos(a));
+            f->poles->value.data[2 * k + 1] = (float)(r * sin(a));
+        }
+        rng_fill_uniform(rng, f->residues->value.data, (long)f->residues->value.size, -0.1f, 0.1f);
+    }
+}
+
+static void print_generate_line(const char *mode, int context, int threads, int tokens, double ms, double mb) {
+    bench_line_begin("generate");
+    printf("\"mode\":\"%s\",\"context\":%d,\"threads\":%d,\"tokens\":%d,\"ms_per_token\":%.3f,"
+           "\"tokens_per_s\":%.1f,\"memory_mb\":%.3f}\n",
+           mode, context, threads, tokens, ms, 1e3 / ms, mb);
+    fflush(stdout);
+}
+
 static void bench_generate(const int *threads, int n_threads, int reps) {
-    static const int contexts[] = {256, 1024, 4096};
-    const int n_new = 64;
-    if (reps > 15) reps = 15;
+    static const int contexts[] = {1024, 4096, 16384, 65536};
+    enum { n_new = 64, d = 16, V = 65 };
+    (void)reps;
     for (int t = 0; t < n_threads; t++) {
         pool_init(threads[t]);
-        for (int ci = 0; ci < 3; ci++) {
-            int context = contexts[ci], prompt = context - n_new, V = 65;
+        for (int ci = 0; ci < 4; ci++) {
+            int context = contexts[ci], prompt = context - n_new;
             ModelConfig cfg = model_config_default(V, 128, 4, context);
+            cfg.hyena.modal_order = d;
             Model m;
             model_init(&m, &cfg, 1);
+            Rng rng = rng_new(2);
+            distill_randomly(&m, d, &rng);
             int32_t *ids = malloc(sizeof(int32_t) * (size_t)context);
             float *logits = malloc(sizeof(float) * (size_t)V);
-            Rng rng = rng_new(2);
+            double times[n_new];
             for (int i = 0; i < context; i++) ids[i] = (int32_t)rng_below(&rng, (uint32_t)V);
-            SampleOptions o = {1.0f, 0, 1.0f};
-            double times[2][15];
-            for (int r = 0; r < reps; r++) {
-                GenCache cache;
-                gencache_init(&cache, &m);
-                for (int i = 0; i < prompt; i++) gencache_step(&cache, ids[i], logits);
-                double t0 = (cli_seconds() * 1e3);
-                for (int i = prompt; i < context; i++) {
-                    sample_token(logits, V, &o, &rng);
-                    gencache_step(&cache, ids[i], logits);
-                }
-                times[1][r] = (cli_seconds() * 1e3) - t0;
-                gencache_free(&cache);
-            }
+            // Uncached: a forward pass over the context per token.
             Arena arena;
             arena_init(&arena, 0);
             Tape tape;
             tape_init(&tape, &arena);
-            int uncached_tokens = context >= 4096 ? 4 : 16;
-            for (int r = 0; r < (reps < 3 ? reps : 3); r++) {
-                double t0 = (cli_seconds() * 1e3);
-                generate_uncached(&m, ids, context - uncached_tokens, uncached_tokens, &o, &rng, &tape, NULL, NULL);
-                times[0][r] = ((cli_seconds() * 1e3) - t0) * n_new / uncached_tokens;  // scaled to n_new tokens
+            SampleOptions o = {1.0f, 0, 1.0f};
+            int uncached = context >= 16384 ? 1 : 3;
+            for (int r = 0; r < uncached; r++) {
+                double t0 = cli_seconds();
+                generate_uncached(&m, ids, context - 1, 1, &o, &rng, &tape, NULL, NULL);
+                times[r] = (cli_seconds() - t0) * 1e3;
             }
-            for (int cached = 1; cached >= 0; cached--) {
-                int n = cached ? reps : (reps < 3 ? reps : 3);
-                qsort(times[cached], (size_t)n, sizeof(double), compare_double);
-                double ms = times[cached][n / 2];
-                bench_line_begin("generate");
-                printf("\"cached\":%s,\"context\":%d,\"threads\":%d,\"tokens\":%d,"
-                       "\"ms\":%.2f,\"tokens_per_s\":%.1f}\n",
-                       cached ? "true" : "false", context, threads[t], n_new, ms, n_new / (ms / 1e3));
-                fflush(stdout);
-            }
+            qsort(times, (size_t)uncached, sizeof(double), compare_double);
+            print_generate_line("uncached", context, threads[t], uncached, times[uncached / 2],
+                                (double)arena.high_water / (1 << 20));
             arena_free(&arena);
+            for (int mode = GEN_CACHED; mode <= GEN_RECURRENT; mode++) {
+                GenCache cache;
+                gencache_init_mode(&cache, &m, (GenMode)mode);
+                gencache_prefill(&cache, ids, prompt, logits);
+                for (int i = 0; i < n_new; i++) {
+                    double t0 = cli_seconds();
+                    gencache_step(&cache, ids[prompt + i], logits);
+                    times[i] = (cli_seconds() - t0) * 1e3;
+                }
+                qsort(times, n_new, sizeof(double), compare_double);
+                print_generate_line(mode == GEN_CACHED ? "cached" : "recurrent", context, threads[t], n_new,
+                                    times[n_new / 2], (double)gencache_bytes(&cache) / (1 << 20));
+                gencache_free(&cache);
+            }
             free(logits);
             free(ids);
             model_free(&m);
@@ -533,7 +558,8 @@ static const Benchmark benchmarks[] = {
      NULL, bench_train},
     {"recall", "a training step of hyena recall's defaults (2 layers of width 64, batch 16, 1026 tokens)", NULL,
      bench_recall},
-    {"generate", "tokens/s of cached and uncached generation at a full context of 256, 1024, 4096", bench_generate,
+    {"generate", "tokens/s and memory of uncached, cached and recurrent generation at contexts 1K to 64K",
+     bench_generate,
      NULL},
 };
 
