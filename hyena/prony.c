@@ -101,6 +101,19 @@ static void fit_residues(const float *h, long stride, int L, const double comple
     free(x);
 }
 
+void prony_residues(const float *h, long stride, int L, int d, const float *poles, float *residues) {
+    if (d < 1) return;
+    double complex *p = malloc(sizeof(double complex) * (size_t)d), *R = malloc(sizeof(double complex) * (size_t)d);
+    for (int n = 0; n < d; n++) p[n] = poles[2 * n] + I * (double)poles[2 * n + 1];
+    fit_residues(h, stride, L, p, d, R);
+    for (int n = 0; n < d; n++) {
+        residues[2 * n] = (float)creal(R[n]);
+        residues[2 * n + 1] = (float)cimag(R[n]);
+    }
+    free(R);
+    free(p);
+}
+
 typedef struct Mode {
     double complex pole, residue;
     double energy;
@@ -119,8 +132,8 @@ static int by_angle(const void *a, const void *b) {
 }
 
 void prony_modes(const float *h, long stride, int L, int d, float *poles, float *residues) {
-    int m = 2 * d < L / 2 ? 2 * d : L / 2;  // at least as many equations as unknowns
-    Mode *modes = calloc((size_t)2 * d + 1, sizeof(Mode));
+    int m = PRONY_OVERSAMPLE * 2 * d < L / 2 ? PRONY_OVERSAMPLE * 2 * d : L / 2;  // equations >= unknowns
+    Mode *modes = calloc((size_t)m + d + 1, sizeof(Mode));
     int K = 0;
     if (m >= 1) {
         // 1. Linear prediction: h[t] = -(a_1 h[t-1] + ... + a_m h[t-m]) for t = m .. L-1.
@@ -178,4 +191,50 @@ void prony_modes(const float *h, long stride, int L, int d, float *poles, float 
         residues[2 * n + 1] = (float)cimag(modes[n].residue);
     }
     free(modes);
+}
+
+static int by_descending(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+int hankel_singular_values(const float *h, long stride, int L, int max_n, double *sv) {
+    int n = (L - 1) / 2 < max_n ? (L - 1) / 2 : max_n;
+    if (n < 1) return 0;
+    double *a = malloc(sizeof(double) * (size_t)n * n), total = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            a[(long)i * n + j] = h[(long)(i + j + 1) * stride];
+            total += a[(long)i * n + j] * a[(long)i * n + j];
+        }
+    // Each rotation zeroes one off-diagonal pair (p, q); sweeps repeat until what is left off the
+    // diagonal is negligible. The diagonal then holds the eigenvalues.
+    for (int sweep = 0; sweep < 50; sweep++) {
+        double off = 0;
+        for (int p = 0; p < n; p++)
+            for (int q = p + 1; q < n; q++) off += 2 * a[(long)p * n + q] * a[(long)p * n + q];
+        if (off <= 1e-24 * total || total == 0) break;
+        for (int p = 0; p < n; p++)
+            for (int q = p + 1; q < n; q++) {
+                double apq = a[(long)p * n + q];
+                if (fabs(apq) < 1e-300) continue;
+                double theta = (a[(long)q * n + q] - a[(long)p * n + p]) / (2 * apq);
+                double t = (theta >= 0 ? 1 : -1) / (fabs(theta) + sqrt(theta * theta + 1));
+                double c = 1 / sqrt(t * t + 1), s = t * c;
+                for (int k = 0; k < n; k++) {  // columns p and q
+                    double akp = a[(long)k * n + p], akq = a[(long)k * n + q];
+                    a[(long)k * n + p] = c * akp - s * akq;
+                    a[(long)k * n + q] = s * akp + c * akq;
+                }
+                for (int k = 0; k < n; k++) {  // rows p and q
+                    double apk = a[(long)p * n + k], aqk = a[(long)q * n + k];
+                    a[(long)p * n + k] = c * apk - s * aqk;
+                    a[(long)q * n + k] = s * apk + c * aqk;
+                }
+            }
+    }
+    for (int i = 0; i < n; i++) sv[i] = fabs(a[(long)i * n + i]);
+    qsort(sv, (size_t)n, sizeof(double), by_descending);
+    free(a);
+    return n;
 }

@@ -207,6 +207,45 @@ START_TEST(test_distill_fit_improves_on_prony_for_a_filter_that_is_not_modal) {
 }
 END_TEST
 
+// The Hankel matrix of d complex modes has rank 2d: 2d singular values, then (float) noise.
+START_TEST(test_hankel_singular_values_count_the_modes) {
+    enum { d = 3, L = 200 };
+    float poles[d * 2], residues[d * 2], h[L];
+    Rng rng = rng_new(8);
+    known_modes(1, d, poles, residues, &rng);
+    modal_filter_forward(h, poles, residues, 1, d, L);
+    double sv[99];
+    ck_assert_int_eq(hankel_singular_values(h, 1, L, 99, sv), 99);
+    for (int k = 0; k < 98; k++) ck_assert(sv[k] >= sv[k + 1]);
+    ck_assert_msg(sv[2 * d - 1] > 1e-3 * sv[0], "sigma_%d = %g of %g", 2 * d, sv[2 * d - 1], sv[0]);
+    ck_assert_msg(sv[2 * d] < 1e-5 * sv[0], "sigma_%d = %g of %g", 2 * d + 1, sv[2 * d], sv[0]);
+}
+END_TEST
+
+// One real exponential a^t: H[i][j] = a^(i+j+1) = a (a^i)(a^j), rank one, sigma = a sum_i a^2i.
+START_TEST(test_hankel_singular_value_of_one_exponential_is_exact) {
+    float h[41];
+    for (int t = 0; t < 41; t++) h[t] = (float)pow(0.9, t);
+    double sv[20], want = 0;
+    ck_assert_int_eq(hankel_singular_values(h, 1, 41, 64, sv), 20);
+    for (int i = 0; i < 20; i++) want += 0.9 * pow(0.81, i);
+    ck_assert_msg(fabs(sv[0] - want) < 1e-5 * want, "sigma_1 %.9g, want %.9g", sv[0], want);
+    ck_assert_msg(sv[1] < 1e-6 * want, "sigma_2 %g", sv[1]);
+}
+END_TEST
+
+// With the right poles, least squares gives the residues back.
+START_TEST(test_prony_residues_recovers_residues_for_known_poles) {
+    enum { d = 4, L = 150 };
+    float poles[d * 2], residues[d * 2], got[d * 2], h[L];
+    Rng rng = rng_new(10);
+    known_modes(1, d, poles, residues, &rng);
+    modal_filter_forward(h, poles, residues, 1, d, L);
+    prony_residues(h, 1, L, d, poles, got);
+    for (int k = 0; k < 2 * d; k++) ck_assert_msg(fabsf(got[k] - residues[k]) < 1e-4f, "%d: %g vs %g", k, got[k], residues[k]);
+}
+END_TEST
+
 Suite *modal_suite(void) {
     Suite *s = suite_create("modal");
     TCase *tc = tcase_create("modal");
@@ -219,6 +258,9 @@ Suite *modal_suite(void) {
     tcase_add_test(tc, test_prony_alone_recovers_a_known_modal_system);
     tcase_add_test(tc, test_distill_fit_recovers_a_known_modal_system_within_1e_4);
     tcase_add_test(tc, test_distill_fit_improves_on_prony_for_a_filter_that_is_not_modal);
+    tcase_add_test(tc, test_hankel_singular_values_count_the_modes);
+    tcase_add_test(tc, test_hankel_singular_value_of_one_exponential_is_exact);
+    tcase_add_test(tc, test_prony_residues_recovers_residues_for_known_poles);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,10 +1,12 @@
 // distill.c - fit modes to every long filter, measure what it costs, write the distilled model.
 #include "distill.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../autograd/modal.h"
 #include "../autograd/ops.h"
@@ -14,6 +16,7 @@
 #include "cli.h"
 #include "evaluate.h"
 #include "optim.h"
+#include "plot.h"
 
 DistillOptions distill_options_default(int order) { return (DistillOptions){order, 500, 3e-3f}; }
 
@@ -27,6 +30,12 @@ static void prony_channels(void *ctx, long begin, long end) {
     const PronyJob *j = ctx;
     for (long c = begin; c < end; c++)
         prony_modes(j->h + c, j->C, j->L, j->d, j->poles + c * j->d * 2, j->residues + c * j->d * 2);
+}
+
+static void residue_channels(void *ctx, long begin, long end) {
+    const PronyJob *j = ctx;
+    for (long c = begin; c < end; c++)
+        prony_residues(j->h + c, j->C, j->L, j->d, j->poles + c * j->d * 2, j->residues + c * j->d * 2);
 }
 
 // |ĥ - h|² / |h|², on the tape: the square of the error distill_fit reports.
@@ -98,6 +107,21 @@ double distill_fit(const float *h, int L, int C, const DistillOptions *o, float 
     }
     for (long k = 0; k < modes; k++) modal_pole(best[k], best[modes + k], poles + 2 * k);
     memcpy(residues, best + 2 * modes, sizeof(float) * (size_t)modes * 2);
+    // The filter is linear in the residues: for the poles found, least squares gives the best
+    // residues outright. Kept when it is better (it is, unless AdamW's residues already were).
+    float *refit = malloc(sizeof(float) * (size_t)modes * 2);
+    PronyJob rj = {h, L, C, d, poles, refit};
+    parallel_for(C, 1, residue_channels, &rj);
+    tape_reset(&tape);
+    Tensor poles_t = tensor_view(poles, 3, (int[]){C, d, 2}), fit = tensor_new(&step_arena, 2, (int[]){L, C});
+    modal_filter_forward(fit.data, poles_t.data, refit, C, d, L);
+    double e2 = 0;
+    for (long i = 0; i < (long)L * C; i++) e2 += ((double)fit.data[i] - h[i]) * ((double)fit.data[i] - h[i]);
+    if (e2 / energy < best_err2) {
+        best_err2 = e2 / energy;
+        memcpy(residues, refit, sizeof(float) * (size_t)modes * 2);
+    }
+    free(refit);
     free(best);
     optim_free(&opt);
     params_free(&params);
@@ -107,12 +131,16 @@ double distill_fit(const float *h, int L, int C, const DistillOptions *o, float 
 }
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: hyena distill --ckpt FILE --order D [--out FILE] [--steps N] [--lr X] [--threads N]\n"
+    fprintf(f, "usage: hyena distill --ckpt FILE --order D[,D...] [--out FILE] [--plots DIR] [--steps N] [--lr X]\n"
+               "                     [--threads N]\n"
                "Replaces every long filter of every Hyena layer by D complex modes, h[t] = Re sum R λ^t,\n"
                "fitted by Prony's method and then N AdamW steps (default 500, lr 3e-3). Prints each layer's\n"
                "relative filter error and the validation loss before and after, and writes the distilled\n"
                "model (default: FILE with -modalD before .safetensors): hyena eval and hyena sample take it,\n"
-               "and sample then generates with the recurrence, in memory that does not grow with the text.\n");
+               "and sample then generates with the recurrence, in memory that does not grow with the text.\n"
+               "  --order 2,4,8   several orders: one model each, and a table of loss against order\n"
+               "  --plots DIR     SVG charts: each layer's longest filter against its distilled versions\n"
+               "                  (layer<i>_distilled.svg) and the Hankel singular values (hankel.svg)\n");
 }
 
 // "run/best.safetensors" -> "run/best-modal16.safetensors"
@@ -142,9 +170,113 @@ static void copy_params(Model *to, const Model *from) {
     }
 }
 
+#define MAX_ORDERS 8
+
+// What the charts need, per Hyena layer: its network filters [L, channels], the channel drawn
+// (the one reaching furthest: the most energy in the second half of the context), and that
+// channel's distilled filter for each order.
+typedef struct LayerFilters {
+    float *h;
+    int channel;
+    float *fitted[MAX_ORDERS];
+} LayerFilters;
+
+static int longest_channel(const float *h, int L, int C) {
+    int best = 0;
+    double best_tail = -1;
+    for (int c = 0; c < C; c++) {
+        double tail = 0;
+        for (int t = L / 2; t < L; t++) tail += (double)h[(long)t * C + c] * h[(long)t * C + c];
+        if (tail > best_tail) best_tail = tail, best = c;
+    }
+    return best;
+}
+
+static bool draw_plots(const char *dir, const Model *m, const LayerFilters *lf, const int *orders, int n_orders) {
+    int L = m->cfg.context, n_layers = m->cfg.n_layers;
+    double *t = malloc(sizeof(double) * (size_t)L), *ys = malloc(sizeof(double) * (size_t)L * (MAX_ORDERS + 1));
+    char path[1200], title[160], labels[MAX_ORDERS + 1][48];
+    PlotSeries series[MAX_ORDERS + 1 > MODEL_MAX_LAYERS ? MAX_ORDERS + 1 : MODEL_MAX_LAYERS];
+    bool ok = true;
+    for (int i = 0; i < L; i++) t[i] = i;
+    int C = (m->cfg.hyena.order - 1) * m->cfg.d_model;
+    for (int layer = 0; ok && layer < n_layers; layer++) {
+        if (lf[layer].h == NULL) continue;
+        for (int k = 0; k <= n_orders; k++) {
+            double *y = ys + (size_t)k * L;
+            for (int i = 0; i < L; i++)
+                y[i] = k == 0 ? lf[layer].h[(long)i * C + lf[layer].channel] : lf[layer].fitted[k - 1][i];
+            if (k == 0) snprintf(labels[k], sizeof labels[k], "trained");
+            else snprintf(labels[k], sizeof labels[k], "d = %d", orders[k - 1]);
+            series[k] = (PlotSeries){labels[k], t, y, L};
+        }
+        snprintf(title, sizeof title, "layer %d, channel %d: the trained filter and its distilled versions", layer,
+                 lf[layer].channel);
+        snprintf(path, sizeof path, "%s/layer%d_distilled.svg", dir, layer);
+        PlotOptions po = {title, "t (tokens)", "h[t]", false, false};
+        ok = plot_svg_write(path, &po, series, n_orders + 1);
+    }
+    // Hankel singular values of each layer's drawn channel, relative to the largest.
+    enum { SHOWN_SV = 64 };
+    double *sv = malloc(sizeof(double) * (size_t)n_layers * SHOWN_SV * 2), *idx = sv + (size_t)n_layers * SHOWN_SV;
+    char (*names)[48] = malloc(sizeof(*names) * (size_t)n_layers);
+    int n_series = 0;
+    for (int k = 0; k < SHOWN_SV; k++) idx[k] = k + 1;
+    for (int layer = 0; ok && layer < n_layers; layer++) {
+        if (lf[layer].h == NULL) continue;
+        double all[256];
+        int n = hankel_singular_values(lf[layer].h + lf[layer].channel, C, L, 256, all);
+        double *y = sv + (size_t)n_series * SHOWN_SV;
+        int shown = n < SHOWN_SV ? n : SHOWN_SV;
+        for (int k = 0; k < shown; k++) y[k] = all[0] > 0 ? all[k] / all[0] : 0;
+        snprintf(names[n_series], 48, "layer %d, channel %d", layer, lf[layer].channel);
+        series[n_series] = (PlotSeries){names[n_series], idx, y, shown};
+        n_series++;
+    }
+    if (ok) {
+        snprintf(path, sizeof path, "%s/hankel.svg", dir);
+        PlotOptions po = {"Hankel singular values of the drawn filters (a fast fall: few modes suffice)", "k",
+                          "sigma_k / sigma_1", false, true};
+        ok = plot_svg_write(path, &po, series, n_series);
+    }
+    free(names);
+    free(sv);
+    free(ys);
+    free(t);
+    return ok;
+}
+
+// One order: fit every layer, measure, write the model. fitted: the drawn channels' filters.
+static bool distill_order(const Model *model, const TrainConfig *cfg, Tokenizer *tok, const EvalData *ed,
+                          LayerFilters *lf, int k, DistillOptions o, const char *out_path, double *loss) {
+    TrainConfig dcfg = *cfg;
+    dcfg.model.hyena.modal_order = o.order;
+    Model distilled;
+    model_init(&distilled, &dcfg.model, 0);
+    copy_params(&distilled, model);
+    int L = model->cfg.context;
+    for (int i = 0; i < model->cfg.n_layers; i++) {
+        if (lf[i].h == NULL) continue;
+        HyenaFilter *g = &distilled.blocks[i].hyena.filter;
+        double t0 = cli_seconds();
+        double e = distill_fit(lf[i].h, L, g->channels, &o, g->poles->value.data, g->residues->value.data);
+        printf("order %d, layer %d: relative filter error %.4f, fitted in %.1f s\n", o.order, i, e, cli_seconds() - t0);
+        fflush(stdout);
+        long off = (long)lf[i].channel * o.order * 2;
+        modal_filter_forward(lf[i].fitted[k], g->poles->value.data + off, g->residues->value.data + off, 1, o.order, L);
+    }
+    *loss = val_loss(&distilled, tok, ed);
+    TrainState state = {0, rng_new(cfg->seed), INFINITY};
+    bool ok = checkpoint_save(out_path, &dcfg, &distilled, NULL, tok, &state);
+    if (ok) printf("wrote %s\n", out_path);
+    else fprintf(stderr, "hyena: cannot write %s\n", out_path);
+    model_free(&distilled);
+    return ok;
+}
+
 int distill_main(int argc, char **argv) {
-    const char *ckpt = NULL, *out = NULL;
-    int order = 0, threads = 0;
+    const char *ckpt = NULL, *out = NULL, *plots = NULL;
+    int orders[MAX_ORDERS], n_orders = 0, threads = 0;
     DistillOptions o = distill_options_default(0);
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -153,8 +285,9 @@ int distill_main(int argc, char **argv) {
             return 0;
         } else if (strcmp(argv[i], "--ckpt") == 0 && v) ckpt = argv[++i];
         else if (strcmp(argv[i], "--out") == 0 && v) out = argv[++i];
+        else if (strcmp(argv[i], "--plots") == 0 && v) plots = argv[++i];
         else if (strcmp(argv[i], "--order") == 0 && v) {
-            if (!cli_parse_int(argv[++i], &order, 1, 256, "--order")) return 2;
+            if ((n_orders = cli_parse_int_list(argv[++i], orders, MAX_ORDERS, 1, 256, "--order")) < 0) return 2;
         } else if (strcmp(argv[i], "--steps") == 0 && v) {
             if (!cli_parse_int(argv[++i], &o.steps, 0, 1000000, "--steps")) return 2;
         } else if (strcmp(argv[i], "--threads") == 0 && v) {
@@ -171,14 +304,18 @@ int distill_main(int argc, char **argv) {
             return 2;
         }
     }
-    if (!ckpt || !order) {
+    if (!ckpt || n_orders == 0) {
         fprintf(stderr, "hyena distill: --ckpt FILE and --order D are required (see --help)\n");
         return 2;
     }
-    o.order = order;
-    char out_path[1100];
-    if (out) snprintf(out_path, sizeof out_path, "%s", out);
-    else default_out(ckpt, order, out_path, sizeof out_path);
+    if (out && n_orders > 1) {
+        fprintf(stderr, "hyena distill: --out names one file, but --order gives %d orders\n", n_orders);
+        return 2;
+    }
+    if (plots && mkdir(plots, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "hyena: cannot create %s: %s\n", plots, strerror(errno));
+        return 1;
+    }
     pool_init(threads);
     TrainConfig cfg;
     Model model;
@@ -205,15 +342,11 @@ int distill_main(int argc, char **argv) {
         model_free(&model);
         return rc;
     }
-    int L = model.cfg.context;
-    printf("distilling %s: %d Hyena layer%s, %d filters each of length %d, into %d complex modes\n", ckpt,
-           hyena_layers, hyena_layers > 1 ? "s" : "", (model.cfg.hyena.order - 1) * model.cfg.d_model, L, order);
-    double before = val_loss(&model, &tok, &ed);
-    TrainConfig dcfg = cfg;
-    dcfg.model.hyena.modal_order = order;
-    Model distilled;
-    model_init(&distilled, &dcfg.model, 0);
-    copy_params(&distilled, &model);
+    int L = model.cfg.context, C = (model.cfg.hyena.order - 1) * model.cfg.d_model;
+    printf("distilling %s: %d Hyena layer%s, %d filters each of length %d\n", ckpt, hyena_layers,
+           hyena_layers > 1 ? "s" : "", C, L);
+    // The network's filters, once: every order is fitted to the same targets.
+    LayerFilters lf[MODEL_MAX_LAYERS] = {{0}};
     Arena arena;
     arena_init(&arena, 0);
     Tape tape;
@@ -221,26 +354,36 @@ int distill_main(int argc, char **argv) {
     tape.recording = false;
     for (int i = 0; i < model.cfg.n_layers; i++) {
         if (model.blocks[i].kind != MIXER_HYENA) continue;
-        const HyenaFilter *f = &model.blocks[i].hyena.filter;
-        HyenaFilter *g = &distilled.blocks[i].hyena.filter;
         tape_reset(&tape);
-        Var *h = hyena_filter_network(&tape, f, L);  // [L, channels]
-        double t0 = cli_seconds();
-        double e = distill_fit(h->value.data, L, f->channels, &o, g->poles->value.data, g->residues->value.data);
-        printf("layer %d: relative filter error %.4f, fitted in %.1f s\n", i, e, cli_seconds() - t0);
-        fflush(stdout);
+        Var *h = hyena_filter_network(&tape, &model.blocks[i].hyena.filter, L);
+        lf[i].h = malloc(sizeof(float) * h->value.size);
+        memcpy(lf[i].h, h->value.data, sizeof(float) * h->value.size);
+        lf[i].channel = longest_channel(lf[i].h, L, C);
+        for (int k = 0; k < n_orders; k++) lf[i].fitted[k] = malloc(sizeof(float) * (size_t)L);
     }
     arena_free(&arena);
-    double after = val_loss(&distilled, &tok, &ed);
-    printf("validation loss: %.4f before, %.4f after distillation (%+.4f)\n", before, after, after - before);
-    TrainState state = {0, rng_new(cfg.seed), INFINITY};
-    if (!checkpoint_save(out_path, &dcfg, &distilled, NULL, &tok, &state)) {
-        fprintf(stderr, "hyena: cannot write %s\n", out_path);
-        rc = 1;
-    } else {
-        printf("wrote %s\n", out_path);
+    double before = val_loss(&model, &tok, &ed), after[MAX_ORDERS];
+    for (int k = 0; rc == 0 && k < n_orders; k++) {
+        char out_path[1100];
+        if (out) snprintf(out_path, sizeof out_path, "%s", out);
+        else default_out(ckpt, orders[k], out_path, sizeof out_path);
+        o.order = orders[k];
+        if (!distill_order(&model, &cfg, &tok, &ed, lf, k, o, out_path, &after[k])) rc = 1;
+        else printf("order %d: validation loss %.4f before, %.4f after distillation (%+.4f)\n", orders[k], before,
+                    after[k], after[k] - before);
     }
-    model_free(&distilled);
+    if (rc == 0 && n_orders > 1) {
+        printf("\n| order d | validation loss | change |\n|---|---|---|\n| trained filters | %.4f | |\n", before);
+        for (int k = 0; k < n_orders; k++) printf("| %d | %.4f | %+.4f |\n", orders[k], after[k], after[k] - before);
+    }
+    if (rc == 0 && plots) {
+        if (draw_plots(plots, &model, lf, orders, n_orders)) printf("charts in %s/\n", plots);
+        else rc = 1;
+    }
+    for (int i = 0; i < model.cfg.n_layers; i++) {
+        free(lf[i].h);
+        for (int k = 0; k < n_orders; k++) free(lf[i].fitted[k]);
+    }
     eval_data_free(&ed);
     tokenizer_free(&tok);
     model_free(&model);
