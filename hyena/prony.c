@@ -10,7 +10,7 @@
 #define PI 3.14159265358979323846
 
 void lstsq(double *A, double *b, int rows, int cols, double *x) {
-    double *v = malloc(sizeof(double) * (size_t)rows);
+    double *v = malloc(sizeof(double) * (size_t)rows), *dots = malloc(sizeof(double) * (size_t)cols);
     bool *dead = calloc((size_t)cols, sizeof(bool));
     double largest = 0;
     for (int k = 0; k < cols; k++) {
@@ -26,12 +26,14 @@ void lstsq(double *A, double *b, int rows, int cols, double *x) {
         for (int i = k; i < rows; i++) v[i] = A[(long)i * cols + k];
         v[k] -= alpha;
         for (int i = k; i < rows; i++) vv += v[i] * v[i];
-        for (int j = k; j < cols; j++) {
-            double s = 0;
-            for (int i = k; i < rows; i++) s += v[i] * A[(long)i * cols + j];
-            s *= 2 / vv;
-            for (int i = k; i < rows; i++) A[(long)i * cols + j] -= s * v[i];
-        }
+        // Apply it to columns k.. : s_j = v · A[:, j], then A[:, j] -= (2 / vᵀv) s_j v. Row by
+        // row, so that the inner loops run along contiguous memory (A is row-major).
+        for (int j = k; j < cols; j++) dots[j] = 0;
+        for (int i = k; i < rows; i++)
+            for (int j = k; j < cols; j++) dots[j] += v[i] * A[(long)i * cols + j];
+        for (int j = k; j < cols; j++) dots[j] *= 2 / vv;
+        for (int i = k; i < rows; i++)
+            for (int j = k; j < cols; j++) A[(long)i * cols + j] -= dots[j] * v[i];
         double s = 0;
         for (int i = k; i < rows; i++) s += v[i] * b[i];
         s *= 2 / vv;
@@ -51,6 +53,7 @@ void lstsq(double *A, double *b, int rows, int cols, double *x) {
         x[k] = s / r;
     }
     free(dead);
+    free(dots);
     free(v);
 }
 
