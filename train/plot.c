@@ -20,7 +20,7 @@
 #define TOP 40
 #define BOTTOM 60
 
-static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
+static const char *colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
 
 static bool usable(double v, bool log_axis) { return isfinite(v) && (!log_axis || v > 0); }
 static double axis_value(double v, bool log_axis) { return log_axis ? log10(v) : v; }
