@@ -1,11 +1,40 @@
 // test_generate.c - cached generation gives the full forward pass's logits at every position.
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../hyena/generate.h"
 #include "../tensor/pool.h"
 #include "suites.h"
+
+// Feeds `context` random tokens one at a time through gencache (in the mode gencache_init picks
+// for m) and checks every position's logits against one full forward pass, within tol relative.
+static void assert_steps_match_forward(const Model *m, int context, GenMode mode, float tol, const char *what) {
+    int32_t ids[128];
+    Rng rng = rng_new(6);
+    for (int i = 0; i < context; i++) ids[i] = (int32_t)rng_below(&rng, 11);
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    tape.recording = false;
+    Var *full = model_forward(&tape, m, ids, 1, context);
+    GenCache cache;
+    gencache_init(&cache, m);
+    ck_assert_int_eq(cache.mode, mode);
+    float logits[11];
+    for (int t = 0; t < context; t++) {
+        gencache_step(&cache, ids[t], logits);
+        for (int v = 0; v < 11; v++) {
+            float want = full->value.data[t * 11 + v];
+            ck_assert_msg(fabsf(logits[v] - want) <= tol * (1 + fabsf(want)), "%s: position %d logit %d: %.8g, full %.8g",
+                          what, t, v, logits[v], want);
+        }
+    }
+    gencache_free(&cache);
+    arena_free(&arena);
+}
 
 static void check_cached_matches_full(int context, bool mixed, int order) {
     ModelConfig cfg = model_config_default(11, 16, 3, context);
@@ -15,29 +44,9 @@ static void check_cached_matches_full(int context, bool mixed, int order) {
     if (mixed) cfg.mixer[1] = MIXER_ATTENTION;
     Model m;
     model_init(&m, &cfg, 5);
-    int32_t ids[64];
-    Rng rng = rng_new(6);
-    for (int i = 0; i < context; i++) ids[i] = (int32_t)rng_below(&rng, 11);
-    Arena arena;
-    arena_init(&arena, 0);
-    Tape tape;
-    tape_init(&tape, &arena);
-    tape.recording = false;
-    Var *full = model_forward(&tape, &m, ids, 1, context);
-    GenCache cache;
-    gencache_init(&cache, &m);
-    float logits[11];
-    for (int t = 0; t < context; t++) {
-        gencache_step(&cache, ids[t], logits);
-        for (int v = 0; v < 11; v++) {
-            float want = full->value.data[t * 11 + v];
-            ck_assert_msg(fabsf(logits[v] - want) <= 1e-5f * (1 + fabsf(want)),
-                          "context %d mixed %d order %d: position %d logit %d: cached %.8g, full %.8g", context, mixed,
-                          order, t, v, logits[v], want);
-        }
-    }
-    gencache_free(&cache);
-    arena_free(&arena);
+    char what[64];
+    snprintf(what, sizeof what, "cached, context %d mixed %d order %d", context, mixed, order);
+    assert_steps_match_forward(&m, context, GEN_CACHED, 1e-5f, what);
     model_free(&m);
 }
 
@@ -88,29 +97,9 @@ static void distilled_model(Model *m, int context, int order, int d) {
 static void check_recurrent_matches_full(int context, int order) {
     Model m;
     distilled_model(&m, context, order, 4);
-    int32_t ids[128];
-    Rng rng = rng_new(6);
-    for (int i = 0; i < context; i++) ids[i] = (int32_t)rng_below(&rng, 11);
-    Arena arena;
-    arena_init(&arena, 0);
-    Tape tape;
-    tape_init(&tape, &arena);
-    tape.recording = false;
-    Var *full = model_forward(&tape, &m, ids, 1, context);
-    GenCache cache;
-    gencache_init(&cache, &m);
-    ck_assert_int_eq(cache.mode, GEN_RECURRENT);
-    float logits[11];
-    for (int t = 0; t < context; t++) {
-        gencache_step(&cache, ids[t], logits);
-        for (int v = 0; v < 11; v++) {
-            float want = full->value.data[t * 11 + v];
-            ck_assert_msg(fabsf(logits[v] - want) <= 2e-5f * (1 + fabsf(want)),
-                          "order %d: position %d logit %d: recurrent %.8g, full %.8g", order, t, v, logits[v], want);
-        }
-    }
-    gencache_free(&cache);
-    arena_free(&arena);
+    char what[64];
+    snprintf(what, sizeof what, "recurrent, order %d", order);
+    assert_steps_match_forward(&m, context, GEN_RECURRENT, 2e-5f, what);
     model_free(&m);
 }
 
