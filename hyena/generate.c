@@ -120,13 +120,14 @@ void gencache_free(GenCache *c) {
     memset(c, 0, sizeof *c);
 }
 
+// A cached history needs no clearing (position t is written before it is read); the recurrent
+// states are sums over the past, so they start again from zero.
 void gencache_reset(GenCache *c) {
+    const ModelConfig *m = &c->model->cfg;
+    size_t state_floats = (size_t)(m->hyena.order - 1) * m->d_model * m->hyena.modal_order * 2;
     c->t = 0;
-    for (int i = 0; i < c->model->cfg.n_layers; i++)  // the cached history is overwritten, never read ahead
-        if (c->layers[i].state) {
-            const ModelConfig *m = &c->model->cfg;
-            memset(c->layers[i].state, 0, sizeof(float) * (size_t)(m->hyena.order - 1) * m->d_model * m->hyena.modal_order * 2);
-        }
+    for (int i = 0; i < m->n_layers; i++)
+        if (c->layers[i].state) memset(c->layers[i].state, 0, sizeof(float) * state_floats);
 }
 
 // The Hyena operator at position t, from the row h (normalized input) into y.

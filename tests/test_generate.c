@@ -169,6 +169,23 @@ START_TEST(test_recurrent_generation_goes_past_the_context_in_fixed_memory) {
 }
 END_TEST
 
+// After gencache_reset the recurrence starts from zero states: the same tokens give the same logits.
+START_TEST(test_a_reset_recurrent_cache_starts_again_from_zero) {
+    Model m;
+    distilled_model(&m, 16, 2, 4);
+    GenCache cache;
+    gencache_init(&cache, &m);
+    float first[11], again[11];
+    gencache_step(&cache, 3, first);
+    for (int t = 0; t < 20; t++) gencache_step(&cache, t % 11, again);
+    gencache_reset(&cache);
+    gencache_step(&cache, 3, again);
+    ck_assert_mem_eq(first, again, sizeof first);
+    gencache_free(&cache);
+    model_free(&m);
+}
+END_TEST
+
 START_TEST(test_recurrent_mode_refuses_a_model_that_is_not_distilled) {
     ModelConfig cfg = model_config_default(11, 16, 1, 8);
     cfg.hyena.filter_order = 8;
@@ -192,6 +209,7 @@ Suite *generate_suite(void) {
     tcase_add_test(tc, test_prefill_by_fft_equals_prefill_by_recurrence);
     tcase_add_test(tc, test_cached_prefill_equals_token_by_token_feeding);
     tcase_add_test(tc, test_recurrent_generation_goes_past_the_context_in_fixed_memory);
+    tcase_add_test(tc, test_a_reset_recurrent_cache_starts_again_from_zero);
     tcase_add_exit_test(tc, test_recurrent_mode_refuses_a_model_that_is_not_distilled, 1);
     suite_add_tcase(s, tc);
     return s;
