@@ -113,8 +113,8 @@ double distill_fit(const float *h, int L, int C, const DistillOptions *o, float 
     PronyJob rj = {h, L, C, d, poles, refit};
     parallel_for(C, 1, residue_channels, &rj);
     tape_reset(&tape);
-    Tensor poles_t = tensor_view(poles, 3, (int[]){C, d, 2}), fit = tensor_new(&step_arena, 2, (int[]){L, C});
-    modal_filter_forward(fit.data, poles_t.data, refit, C, d, L);
+    Tensor fit = tensor_new(&step_arena, 2, (int[]){L, C});
+    modal_filter_forward(fit.data, poles, refit, C, d, L);
     double e2 = 0;
     for (long i = 0; i < (long)L * C; i++) e2 += ((double)fit.data[i] - h[i]) * ((double)fit.data[i] - h[i]);
     if (e2 / energy < best_err2) {
