@@ -679,7 +679,7 @@ END_TEST
 // ---------------------------------------------------------------- synthetic tasks
 
 START_TEST(test_associative_recall_examples_have_the_reference_structure) {
-    SyntheticSpec spec = {TASK_ASSOC_RECALL, 30, 64};
+    SyntheticSpec spec = {TASK_ASSOC_RECALL, 30, 64, 0};
     ck_assert_ptr_null(synthetic_check(&spec));
     ck_assert_int_eq(synthetic_length(&spec), 67);
     SyntheticSet set;
@@ -711,7 +711,7 @@ START_TEST(test_associative_recall_examples_have_the_reference_structure) {
 END_TEST
 
 START_TEST(test_induction_examples_copy_the_token_after_the_prefix) {
-    SyntheticSpec spec = {TASK_INDUCTION, 20, 40};
+    SyntheticSpec spec = {TASK_INDUCTION, 20, 40, 0};
     SyntheticSet set;
     synthetic_set_new(&set, &spec, 50, 2);
     ck_assert_int_eq(set.length, 42);
@@ -729,8 +729,56 @@ START_TEST(test_induction_examples_copy_the_token_after_the_prefix) {
         ck_assert_int_eq(x[40], 18);
         ck_assert_int_eq(x[41], x[first + 1]);
     }
-    SyntheticSpec bad = {TASK_ASSOC_RECALL, 4, 10};
+    SyntheticSpec bad = {TASK_ASSOC_RECALL, 4, 10, 0};
     ck_assert_ptr_nonnull(synthetic_check(&bad));
+    synthetic_set_free(&set);
+}
+END_TEST
+
+// MQAR as Zoology's multiquery_ar builds it: N distinct keys (1 .. V/2-1) each followed by its
+// distinct value (V/2 .. V-1), then every key once more at an even offset of the query region,
+// and the value as that position's target; nothing else is scored, in training or at test.
+START_TEST(test_mqar_examples_have_zoologys_structure) {
+    SyntheticSpec spec = {TASK_MQAR, 64, 64, 6};
+    ck_assert_ptr_null(synthetic_check(&spec));
+    SyntheticSet set;
+    synthetic_set_new(&set, &spec, 200, 3);
+    ck_assert_int_eq(set.length, 65);
+    long near = 0, queries = 0;
+    for (int e = 0; e < 200; e++) {
+        const int32_t *x = set.tokens + e * set.length, *tg = set.targets + e * 64;
+        int32_t value_of[32] = {0};
+        for (int j = 0; j < 6; j++) {
+            ck_assert(x[2 * j] >= 1 && x[2 * j] < 32);            // keys: 1 .. V/2-1
+            ck_assert(x[2 * j + 1] >= 32 && x[2 * j + 1] < 64);   // values: V/2 .. V-1
+            ck_assert_int_eq(value_of[x[2 * j]], 0);              // each key once
+            for (int i = 0; i < j; i++) ck_assert_int_ne(x[2 * i + 1], x[2 * j + 1]);  // distinct values
+            value_of[x[2 * j]] = x[2 * j + 1];
+            ck_assert_int_eq(tg[2 * j], IGNORE_INDEX);
+            ck_assert_int_eq(tg[2 * j + 1], IGNORE_INDEX);
+        }
+        int scored = 0;
+        for (int t = 12; t < 64; t++) {
+            if (tg[t] == IGNORE_INDEX) continue;
+            ck_assert_int_eq(t % 2, 0);                           // queries at even offsets
+            ck_assert_int_ne(value_of[x[t]], 0);                  // a key of this example
+            ck_assert_int_eq(tg[t], value_of[x[t]]);              // whose value is the target
+            value_of[x[t]] = -value_of[x[t]];                     // queried once only
+            scored++;
+            near += t < 12 + 2 * 13;                              // in the first half of the region
+            queries++;
+        }
+        ck_assert_int_eq(scored, 6);
+    }
+    // The power law (a = 0.01) puts most queries early: far more than half in the first half.
+    ck_assert_msg(near > queries * 7 / 10, "%ld of %ld queries in the first half", near, queries);
+    int32_t in[64], tg[64];
+    synthetic_batch(&set, NULL, 1, true, in, tg);
+    ck_assert_mem_eq(tg, set.targets, sizeof tg);                 // the test scores every query
+    SyntheticSpec too_many = {TASK_MQAR, 64, 20, 6}, odd = {TASK_MQAR, 64, 63, 4}, small_vocab = {TASK_MQAR, 10, 64, 6};
+    ck_assert_ptr_nonnull(synthetic_check(&too_many));
+    ck_assert_ptr_nonnull(synthetic_check(&odd));
+    ck_assert_ptr_nonnull(synthetic_check(&small_vocab));
     synthetic_set_free(&set);
 }
 END_TEST
@@ -740,6 +788,7 @@ Suite *data_suite(void) {
     TCase *tc = tcase_create("data");
     tcase_set_timeout(tc, 300);  // generous: ThreadSanitizer runs these 10x slower
     tcase_add_test(tc, test_fast_bpe_learns_the_same_merges_as_the_naive_trainer);
+    tcase_add_test(tc, test_mqar_examples_have_zoologys_structure);
     tcase_add_test(tc, test_fast_bpe_merges_runs_in_one_long_word_like_the_naive_trainer);
     tcase_add_test(tc, test_bpe_long_chunks_encode_like_the_naive_rounds);
     tcase_add_test(tc, test_bpe_round_trips_any_bytes);

@@ -60,7 +60,7 @@ int main(void) {
     printf("\n");
     free(ids);
 
-    SyntheticSpec recall = {TASK_ASSOC_RECALL, 12, 12}, induction = {TASK_INDUCTION, 12, 12};
+    SyntheticSpec recall = {TASK_ASSOC_RECALL, 12, 12, 0}, induction = {TASK_INDUCTION, 12, 12, 0};
     Rng rng = rng_new(7);
     int32_t x[32];
     synthetic_example(&recall, &rng, x);
