@@ -18,6 +18,7 @@ void ag_print_graph(FILE *f, const Tape *tape) {
             var_label(in, sizeof in, n->in[i]);
             fprintf(f, "%s %s", i ? "," : "", in);
         }
+        if (n->what) fprintf(f, "   (%s)", n->what);
         fprintf(f, "\n");
     }
 }
@@ -37,7 +38,8 @@ void ag_write_dot(FILE *f, const Tape *tape) {
             fprintf(f, "  v%p -> n%p;\n", (const void *)v, (const void *)n);
         }
         var_label(label, sizeof label, n->out);
-        fprintf(f, "  n%p [shape=ellipse, label=\"%s\"];\n", (const void *)n, n->op);
+        fprintf(f, "  n%p [shape=ellipse, label=\"%s%s%s\"];\n", (const void *)n, n->op, n->what ? "\\n" : "",
+                n->what ? n->what : "");
         fprintf(f, "  v%p [shape=box, label=\"%s\"];\n", (const void *)n->out, label);
         fprintf(f, "  n%p -> v%p;\n", (const void *)n, (const void *)n->out);
     }

@@ -1,6 +1,7 @@
 // tape.c - recording nodes and walking them backwards.
 #include "tape.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,48 @@ void tape_reset(Tape *tape) {
     tape->first = tape->last = NULL;
     tape->n_nodes = 0;
     tape->n_vars = 0;
+    tape->scope = NULL;  // it lived in the arena
+}
+
+// printf into a string on the tape's arena.
+static const char *arena_vprintf(Arena *arena, const char *fmt, va_list ap) {
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    char *s = arena_alloc(arena, (size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+static const char *arena_printf(Arena *arena, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char *arena_printf(Arena *arena, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    const char *s = arena_vprintf(arena, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+void tape_scope(Tape *tape, const char *fmt, ...) {
+    if (fmt == NULL || !tape->recording) {
+        tape->scope = NULL;
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    tape->scope = arena_vprintf(tape->arena, fmt, ap);
+    va_end(ap);
+}
+
+void ag_name(Tape *tape, Var *v, const char *fmt, ...) {
+    if (v->node == NULL) return;  // not recorded: nothing to name
+    char name[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    v->node->what = tape->scope ? arena_printf(tape->arena, "%s.%s", tape->scope, name) : arena_printf(tape->arena, "%s", name);
 }
 
 Var *ag_param(Arena *params, const char *name, int rank, const int *shape) {
@@ -110,6 +153,7 @@ Node *ag_record(Tape *tape, const char *op, BackwardFn backward, Var *out, int n
     node->op = op;
     node->backward = backward;
     node->tape = tape;
+    node->what = tape->scope;
     node->out = out;
     node->n_in = n_in;
     for (int i = 0; i < n_in; i++) node->in[i] = in[i];

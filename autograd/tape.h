@@ -47,6 +47,8 @@ typedef struct Node {
     float scalar;                // e.g. scale's factor
     int ints[4];                 // e.g. transpose's axes, cross-entropy's ignore index and count
     const int32_t *ids;          // embedding's and cross-entropy's token ids (copied to the arena)
+    const char *what;            // where in the model, e.g. "layers.1.mixer.gate x1" (NULL: not
+                                 // said); in gdb: print n->what, or break on $_streq(n->what, "...")
     struct Node *prev, *next;    // the tape, in recording order
 } Node;
 
@@ -78,11 +80,20 @@ typedef struct Tape {
     int n_vars;
     bool recording;         // false: ops only compute values (evaluation, gradcheck's probes)
     TapeProfile *profile;   // NULL (the default): nothing is timed
+    const char *scope;      // tape_scope's current prefix, or NULL
 } Tape;
 
 void tape_init(Tape *tape, Arena *arena);
 // Forget every node and activation (resets the arena). Parameters are untouched.
 void tape_reset(Tape *tape);
+
+// Names for the debugger and the graph dumps. Every node recorded after tape_scope(tape,
+// "layers.%d.mixer", 1) gets what = "layers.1.mixer"; ag_name then names one node within the
+// scope: ag_name(tape, v, "gate x%d", 1) gives v's node "layers.1.mixer.gate x1". Both are printf
+// formats; tape_scope(tape, NULL) ends the scope, and tape_reset forgets it. Names cost nothing
+// when the tape is not recording.
+void tape_scope(Tape *tape, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ag_name(Tape *tape, Var *v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 // A trainable parameter with a zeroed value and gradient, allocated from `params` (an arena
 // that is never reset). The name is kept by pointer: pass a string that outlives the model.

@@ -107,15 +107,26 @@ Var *model_forward(Tape *tape, const Model *m, const int32_t *ids, int B, int T)
         fprintf(stderr, "hyena: sequence of %d tokens is longer than the model's context %d\n", T, m->cfg.context);
         exit(1);
     }
+    tape_scope(tape, "embeddings");
     Var *x = ag_embedding(tape, m->wte, ids, 2, (int[]){B, T});                   // [B, T, D]
     if (m->wpe) x = ag_add(tape, x, ag_slice(tape, m->wpe, 0, 0, T));             // + wpe[:T]
-    for (int i = 0; i < m->cfg.n_layers; i++) {
+    for (int i = 0; i < m->cfg.n_layers; i++) {  // the scopes name every node for the debugger
         const Block *b = &m->blocks[i];
+        tape_scope(tape, "layers.%d.norm1", i);
         Var *h = layernorm_forward(tape, &b->norm1, x);
+        tape_scope(tape, "layers.%d.mixer", i);
         h = b->kind == MIXER_HYENA ? hyena_operator_forward(tape, &b->hyena, h) : attention_forward(tape, &b->attention, h);
+        tape_scope(tape, "layers.%d", i);
         x = ag_add(tape, x, h);
-        x = ag_add(tape, x, mlp_forward(tape, &b->mlp, layernorm_forward(tape, &b->norm2, x)));
+        ag_name(tape, x, "residual 1");
+        tape_scope(tape, "layers.%d.mlp", i);
+        h = mlp_forward(tape, &b->mlp, layernorm_forward(tape, &b->norm2, x));
+        tape_scope(tape, "layers.%d", i);
+        x = ag_add(tape, x, h);
+        ag_name(tape, x, "residual 2");
     }
+    tape_scope(tape, "ln_f");
     x = layernorm_forward(tape, &m->ln_f, x);
+    tape_scope(tape, NULL);
     return ag_matmul_bt(tape, x, m->wte);                                          // tied head: [B, T, V]
 }

@@ -33,16 +33,28 @@ Var *hyena_operator_forward(Tape *tape, const HyenaOperator *op, Var *u) {
         exit(1);
     }
     Var *z = linear_forward(tape, &op->in_proj, u);              // [B, L, (N+1)D]
+    ag_name(tape, z, "in_proj");
     z = ag_causal_conv(tape, z, op->short_w, op->short_b);
+    ag_name(tape, z, "short_conv");
     Var *v = ag_slice(tape, z, 2, N * D, D);                     // the last piece
+    ag_name(tape, v, "v");
     Var *h = hyena_filter_forward(tape, &op->filter, L);         // [L, (N-1)D]
+    ag_name(tape, h, "filters");
     for (int o = 0; o < N - 1; o++) {
         Var *x = ag_slice(tape, z, 2, (N - 1 - o) * D, D);       // x_{N-1}, then x_{N-2}, ...
+        ag_name(tape, x, "x%d", N - 1 - o);
         v = ag_mul(tape, v, x);
+        ag_name(tape, v, "gate x%d", N - 1 - o);
         Var *h_o = ag_slice(tape, h, 1, o * D, D);               // [L, D]
         Var *bias_o = ag_slice(tape, op->filter.bias, 0, o * D, D);
         v = ag_fftconv(tape, v, h_o, bias_o, FFTCONV_AUTO);
+        ag_name(tape, v, "long_conv %d", o);
     }
     Var *x0 = ag_slice(tape, z, 2, 0, D);
-    return linear_forward(tape, &op->out_proj, ag_mul(tape, v, x0));
+    ag_name(tape, x0, "x0");
+    v = ag_mul(tape, v, x0);
+    ag_name(tape, v, "gate x0");
+    Var *y = linear_forward(tape, &op->out_proj, v);
+    ag_name(tape, y, "out_proj");
+    return y;
 }

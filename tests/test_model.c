@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../autograd/gradcheck.h"
+#include "../autograd/graph.h"
 #include "../hyena/model.h"
 #include "../tensor/pool.h"
 #include "suites.h"
@@ -186,12 +187,63 @@ START_TEST(test_lm_parameters_have_reference_names_and_groups) {
 }
 END_TEST
 
+// Every node of the LM's tape says where in the model it is (tape_scope, ag_name): the gates and
+// long convolutions of each Hyena operator by name, the rest by their block. The graph dump
+// shows it. The names are what a debugger session breaks on ($_streq(n->what, ...)).
+static const Node *node_named(const Tape *tape, const char *what) {
+    for (const Node *n = tape->first; n; n = n->next)
+        if (n->what && strcmp(n->what, what) == 0) return n;
+    return NULL;
+}
+
+START_TEST(test_tape_nodes_name_where_they_are_in_the_model) {
+    ModelConfig cfg = model_config_default(11, 16, 2, 8);
+    cfg.hyena.order = 3;
+    cfg.hyena.filter_order = 8;
+    Model m;
+    model_init(&m, &cfg, 1);
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    int32_t ids[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    model_forward(&tape, &m, ids, 1, 8);
+    static const char *const named[][2] = {
+        {"layers.1.mixer.gate x2", "mul"},        {"layers.1.mixer.gate x1", "mul"},
+        {"layers.1.mixer.gate x0", "mul"},        {"layers.0.mixer.long_conv 0", "fftconv"},
+        {"layers.0.mixer.long_conv 1", "fftconv"}, {"layers.0.mixer.short_conv", "causal_conv"},
+        {"layers.0.mixer.in_proj", "linear"},     {"layers.1.mixer.out_proj", "linear"},
+        {"layers.1.residual 2", "add"},           {"layers.0.norm1", "layernorm"},
+    };
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        const Node *n = node_named(&tape, named[i][0]);
+        ck_assert_msg(n != NULL, "no node named %s", named[i][0]);
+        ck_assert_str_eq(n->op, named[i][1]);
+    }
+    for (const Node *n = tape.first; n; n = n->next)
+        if (n->next) ck_assert_msg(n->what != NULL, "an unnamed %s node inside the model", n->op);
+    ck_assert_ptr_null(tape.last->what);  // the head, after every scope has ended
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ag_print_graph(f, &tape);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "(layers.1.mixer.gate x1)"));
+    free(text);
+    tape_reset(&tape);
+    ck_assert_ptr_null(tape.scope);
+    arena_free(&arena);
+    model_free(&m);
+}
+END_TEST
+
 Suite *model_suite(void) {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("model");
     tcase_add_checked_fixture(tc, with_two_threads, stop_threads);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_attention_matches_naive_softmax_attention);
+    tcase_add_test(tc, test_tape_nodes_name_where_they_are_in_the_model);
     tcase_add_test(tc, test_gradcheck_causal_attention);
     tcase_add_test(tc, test_gradcheck_two_layer_hyena_lm);
     tcase_add_test(tc, test_gradcheck_two_layer_mixed_hyena_attention_lm);
