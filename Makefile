@@ -59,6 +59,9 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 APP_OBJ   := $(APP_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 TUTOR_BIN := $(TUTOR_SRC:tutorials/examples/%.c=$(BUILD)/tutorials/%)
+# Exercise solutions that are code (tutorials/solutions/): built with the examples, run by CI.
+SOLUTION_SRC := $(wildcard tutorials/solutions/*.c)
+SOLUTION_BIN := $(SOLUTION_SRC:tutorials/solutions/%.c=$(BUILD)/tutorials/solutions/%)
 
 .PHONY: all test debug sanitize tsan mutate fuzz tutorials deps shakespeare clean
 all: $(BUILD)/libhyena.a $(BUILD)/hyena
@@ -117,7 +120,11 @@ $(BUILD)/tutorials/%: tutorials/examples/%.c $(BUILD)/libhyena.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(BUILD)/libhyena.a -o $@ $(LDLIBS_ALL)
 
-tutorials: $(TUTOR_BIN)
+$(BUILD)/tutorials/solutions/%: tutorials/solutions/%.c $(BUILD)/libhyena.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(BUILD)/libhyena.a -o $@ $(LDLIBS_ALL)
+
+tutorials: $(TUTOR_BIN) $(SOLUTION_BIN)
 
 debug:
 	$(MAKE) BUILD=build/debug OPT="-O0 -g3" all tutorials $(BUILD:%=build/debug/run_tests)
