@@ -38,4 +38,24 @@ GradcheckOptions gradcheck_defaults(void);
 bool gradcheck(GradcheckBuild build, void *ctx, Var *const *wrt, int n_wrt, const GradcheckOptions *options,
                GradcheckReport *report);
 
+// The same computation written again in double, independently (plain loops): from the values of
+// wrt in double (same order, same shapes) it writes build's output, n_out doubles.
+typedef void (*GradcheckReference)(void *ctx, const double *const *inputs, double *out);
+
+// Float32 finite differences cannot see a backward that is 1% wrong (the tolerances above must
+// absorb float round-off divided by eps). A float64 twin removes that limit:
+//   forward:   out vs reference(inputs)
+//   backward:  the analytic gradient of L = sum_i w_i out_i  vs  central differences of the
+//              twin's L in double (eps = 1e-6 max(1, |x|): truncation and round-off both below 1e-9)
+// Both pass when |got - want| <= tol * (|want| + mean |want| over the tensor), so the tolerance
+// measures only the op's own float32 round-off. forward and backward may be NULL.
+typedef struct ReferenceTolerance {
+    double forward, backward;   // default 5e-6 each: about 10x the worst round-off of any op in
+                                // tests/test_reference.c (5.7e-7 forward, 4.1e-7 backward)
+} ReferenceTolerance;
+
+ReferenceTolerance reference_tolerance_defaults(void);
+bool gradcheck_reference(GradcheckBuild build, GradcheckReference reference, void *ctx, Var *const *wrt, int n_wrt,
+                         const ReferenceTolerance *tolerance, GradcheckReport *forward, GradcheckReport *backward);
+
 #endif

@@ -26,6 +26,8 @@ mutants=(
   "tensor/pool.c|pool.shares[t].end = n_chunks * (t + 1) / pool.n_threads;|pool.shares[t].end = n_chunks * (t + 1) / pool.n_threads - (t == 0);"
   "tensor/rng.c|while (low < threshold) {|while (low < threshold - 1) {"
   "tensor/arena.c|arena->offset += need;|arena->offset += need - ARENA_ALIGN;"
+  "tensor/vmath.h|x * 0.39894228040143268f * vexp|x * 0.3993f * vexp"
+  "tensor/ops.c|float rstd = (float)(1.0 / sqrt(s2 / (double)j->cols + j->eps));|float rstd = (float)(1.0 / (sqrt(s2 / (double)j->cols) + j->eps));"
   # autograd/
   "autograd/op_elementwise.c|case UNARY_TANH: for (long i = begin; i < end; i++) ga[i] += g[i] * (1.0f - y[i] * y[i]); break;|case UNARY_TANH: for (long i = begin; i < end; i++) ga[i] += g[i] * (1.0f - y[i]); break;"
   "autograd/op_elementwise.c|case UNARY_LOG: for (long i = begin; i < end; i++) ga[i] += g[i] / a[i]; break;|case UNARY_LOG: for (long i = begin; i < end; i++) ga[i] += g[i] * a[i]; break;"
@@ -38,6 +40,7 @@ mutants=(
   "autograd/op_layernorm.c|float xhat = (x[c] - mean) * rstd, dxhat = g[c] * j->gamma[c];|float xhat = (x[c] - mean) * rstd, dxhat = g[c];"
   "autograd/op_causal_conv.c|int P = j->K - 1;|int P = j->K - 2;"
   "autograd/op_attention.c|for (int s = 0; s <= t; s++) row[s] = scale * prow[s] * (row[s] - (float)dot);|for (int s = 0; s <= t; s++) row[s] = prow[s] * (row[s] - (float)dot);"
+  "autograd/op_attention.c|float scale = 1.0f / sqrtf((float)hd);|float scale = 1.0f / (float)hd;"
   "autograd/op_fftconv.c|add_skip(j->gu + off, j->gy + off, j->bias + d0, j->L, j->D, g);|(void)0;"
   "autograd/op_modal.c|pi[n] = pr[n] * li[n] + pi[n] * lr[n];|pi[n] = pr[n] * li[n] - pi[n] * lr[n];"
   "autograd/op_modal.c|acc += r[0] * re - r[1] * im;  // Re(R x)|acc += r[0] * re + r[1] * im;"

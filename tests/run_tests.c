@@ -20,6 +20,7 @@ int main(void) {
     srunner_add_suite(runner, generate_suite());
     srunner_add_suite(runner, modal_suite());
     srunner_add_suite(runner, autograd_suite());
+    srunner_add_suite(runner, reference_suite());
     srunner_add_suite(runner, cli_suite());
     srunner_add_suite(runner, output_suite());
     srunner_add_suite(runner, fuzz_suite());

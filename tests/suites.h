@@ -16,6 +16,7 @@ Suite *train_suite(void);
 Suite *generate_suite(void);
 Suite *modal_suite(void);
 Suite *autograd_suite(void);
+Suite *reference_suite(void);
 Suite *cli_suite(void);
 Suite *output_suite(void);
 Suite *fuzz_suite(void);
