@@ -126,7 +126,7 @@ int eval_main(int argc, char **argv) {
         Tape tape;
         tape_init(&tape, &arena);
         EvalResult r = evaluate(&model, &tok, s, batch, &tape);
-        printf("%s (%s): %ld tokens, loss %.4f, perplexity %.3f, %.4f bits/token, %.4f bits/byte\n",
+        printf("%s (%s): %ld tokens, loss %.6f, perplexity %.3f, %.4f bits/token, %.4f bits/byte\n",
                data ? data : ed.corpus.name, data ? "all" : split_name, r.tokens, r.loss, exp(r.loss), r.bits_per_token,
                r.bits_per_byte);
         arena_free(&arena);
