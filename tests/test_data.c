@@ -1,8 +1,10 @@
 // test_data.c - tokenizers, corpora, batches and the synthetic tasks.
+#define _DEFAULT_SOURCE  // MAP_ANONYMOUS, MAP_NORESERVE
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -676,6 +678,56 @@ START_TEST(test_validation_windows_predict_every_token_once) {
 }
 END_TEST
 
+// Token p of the huge split below: never 0, so a read of an untouched (zero) page shows.
+static int32_t token_at(long p) { return (int32_t)(1 + p % 1000003); }
+
+// A split of 2^33 + 2^16 tokens: 32 GiB of address space, reserved but never backed, so only
+// the pages a window touches become memory. The starts a batch uses are the documented draw,
+// (64 random bits >> 1) mod (n - T); the test writes tokens there, and at the last validation
+// window, past 2^33, and checks that exactly those come back: an index truncated to 32 bits
+// reads a zero page instead.
+START_TEST(test_batches_and_validation_windows_reach_past_2_to_the_32_tokens) {
+    long n = (1L << 33) + (1L << 16);
+    size_t bytes = (size_t)n * sizeof(int32_t);
+    int32_t *ids = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ck_assert_msg(ids != MAP_FAILED, "cannot reserve %zu bytes of address space", bytes);
+    TokenSplit all = {ids, n}, train, val;
+    char err[200];
+    ck_assert(dataset_split(ids, n, 0.5, 64, &train, &val, err, sizeof err));
+    ck_assert_int_eq(train.n + val.n, n);
+    ck_assert_ptr_eq(val.ids, ids + train.n);
+
+    enum { B = 512, T = 64 };
+    Rng rng = rng_new(11), draw = rng;
+    long starts[B], highest = 0;
+    for (int b = 0; b < B; b++) {
+        starts[b] = (long)((rng_next(&draw) >> 1) % (uint64_t)(n - T));
+        for (long p = starts[b]; p <= starts[b] + T; p++) ids[p] = token_at(p);
+        if (starts[b] > highest) highest = starts[b];
+    }
+    ck_assert_int_gt(highest, 1L << 32);  // half the draws are past 2^32
+    static int32_t in[B * T], tg[B * T];
+    batch_random(&all, B, T, &rng, in, tg);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            ck_assert_int_eq(in[b * T + t], token_at(starts[b] + t));
+            ck_assert_int_eq(tg[b * T + t], token_at(starts[b] + t + 1));
+        }
+
+    long last = val_window_count(&all, T) - 1;
+    ck_assert_int_eq(last, (n - 2) / T);
+    for (long p = last * T; p < n; p++) ids[p] = token_at(p);
+    int32_t win_in[T], win_tg[T];
+    val_window(&all, T, last, win_in, win_tg);
+    for (int t = 0; t < T; t++) {
+        long p = last * T + t;
+        ck_assert_int_eq(win_in[t], p < n - 1 ? token_at(p) : 0);
+        ck_assert_int_eq(win_tg[t], p < n - 1 ? token_at(p + 1) : IGNORE_INDEX);
+    }
+    munmap(ids, bytes);
+}
+END_TEST
+
 // ---------------------------------------------------------------- synthetic tasks
 
 START_TEST(test_associative_recall_examples_have_the_reference_structure) {
@@ -810,6 +862,7 @@ Suite *data_suite(void) {
     tcase_add_test(tc, test_corpus_reads_a_directory_in_name_order_and_reports_errors);
     tcase_add_test(tc, test_batches_are_shifted_windows_inside_the_split);
     tcase_add_test(tc, test_validation_windows_predict_every_token_once);
+    tcase_add_test(tc, test_batches_and_validation_windows_reach_past_2_to_the_32_tokens);
     tcase_add_test(tc, test_associative_recall_examples_have_the_reference_structure);
     tcase_add_test(tc, test_induction_examples_copy_the_token_after_the_prefix);
     suite_add_tcase(s, tc);
