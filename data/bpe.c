@@ -305,13 +305,19 @@ static void update_heap(Trainer *tr) {
     tr->merge_no++;
 }
 
+// The chunk that starts at text[0]: GPT-2's pre-split or the whole text, cut at BPE_MAX_CHUNK.
+static size_t next_chunk(const unsigned char *text, size_t size, bool split) {
+    size_t len = split ? bpe_chunk_length(text, size) : size;
+    return len < BPE_MAX_CHUNK ? len : BPE_MAX_CHUNK;
+}
+
 // Distinct chunks of text (outside special tokens) with their frequencies.
 static void collect_words(Trainer *tr, const unsigned char *text, size_t size, bool split) {
     U64Map chunk_index;  // hash of chunk bytes -> word (collisions resolved by comparing bytes)
     u64map_init(&chunk_index, size < (1 << 16) ? size + 1 : 1 << 16);  // never more chunks than bytes
     size_t pos = 0;
     while (pos < size) {
-        size_t len = split ? bpe_chunk_length(text + pos, size - pos) : size - pos;
+        size_t len = next_chunk(text + pos, size - pos, split);
         uint64_t h = hash_bytes(text + pos, len);
         int w = -1;
         for (uint64_t probe = h;; probe++) {  // chain through equal hashes until a byte match
@@ -706,9 +712,8 @@ long bpe_encode(Bpe *bpe, const unsigned char *text, size_t size, int32_t **ids_
             continue;
         }
         // The next chunk ends at the chunk boundary or at the next special token.
-        size_t end = special_at;
-        size_t len = bpe->split ? bpe_chunk_length(text + pos, end - pos) : end - pos;
-        // Unsplit text is one chunk: encode it directly rather than caching the whole text.
+        size_t len = next_chunk(text + pos, special_at - pos, bpe->split);
+        // Unsplit text comes in long chunks: encode them directly rather than cache them.
         if (!bpe->split) {
             n += bpe_encode_chunk(bpe, text + pos, (int)len, ids + n);
         } else {

@@ -78,4 +78,10 @@ int bpe_encode_chunk_naive(const Bpe *bpe, const unsigned char *text, int len, i
 // The chunking used by training and encoding: the length of the chunk starting at text[0].
 size_t bpe_chunk_length(const unsigned char *text, size_t size);
 
+// The longest chunk training and encoding work on. A longer stretch (a megabyte of letters with
+// no space, or unsplit text, where each segment between special tokens is one chunk) is cut into
+// pieces of this many bytes, and merges do not cross the cuts. So a chunk's positions fit an int
+// whatever the size of the corpus, and one chunk's work space is bounded (a few times 1 MiB).
+#define BPE_MAX_CHUNK (1 << 20)
+
 #endif

@@ -155,6 +155,39 @@ START_TEST(test_bpe_long_chunks_encode_like_the_naive_rounds) {
 }
 END_TEST
 
+// A run of letters longer than BPE_MAX_CHUNK (one chunk by GPT-2's pattern, and also unsplit
+// text) is encoded, and trained on, in pieces of BPE_MAX_CHUNK bytes: positions stay ints.
+START_TEST(test_bpe_cuts_chunks_longer_than_the_maximum_into_pieces) {
+    size_t size = 2 * BPE_MAX_CHUNK + 12345;
+    unsigned char *text = malloc(size);
+    for (size_t i = 0; i < size; i++) text[i] = "abcab"[i % 5];
+    for (int split = 0; split < 2; split++) {
+        Bpe bpe;
+        char err[200];
+        ck_assert(bpe_train(&bpe, text, 100000, 256 + 40, split, NULL, 0, NULL, NULL, err, sizeof err));
+        int32_t *ids, *piece = malloc(BPE_MAX_CHUNK * sizeof(int32_t));
+        long n = bpe_encode(&bpe, text, size, &ids), at = 0;
+        for (size_t pos = 0; pos < size; pos += BPE_MAX_CHUNK) {
+            int len = size - pos < BPE_MAX_CHUNK ? (int)(size - pos) : BPE_MAX_CHUNK;
+            int k = bpe_encode_chunk(&bpe, text + pos, len, piece);
+            ck_assert_int_le(at + k, n);
+            ck_assert(memcmp(ids + at, piece, (size_t)k * sizeof(int32_t)) == 0);
+            at += k;
+        }
+        ck_assert_int_eq(at, n);
+        ck_assert_int_lt(n, (long)size / 8);  // the merges apply within each piece
+        bpe_free(&bpe);
+        free(ids);
+        free(piece);
+        // Training on the whole run meets the same cuts and finishes.
+        ck_assert(bpe_train(&bpe, text, size, 256 + 8, split, NULL, 0, NULL, NULL, err, sizeof err));
+        ck_assert_int_eq(bpe_vocab_size(&bpe), 256 + 8);
+        bpe_free(&bpe);
+    }
+    free(text);
+}
+END_TEST
+
 static Bpe trained(void) {
     Corpus c = sample_text(60000);
     Bpe bpe;
@@ -843,6 +876,7 @@ Suite *data_suite(void) {
     tcase_add_test(tc, test_mqar_examples_have_zoologys_structure);
     tcase_add_test(tc, test_fast_bpe_merges_runs_in_one_long_word_like_the_naive_trainer);
     tcase_add_test(tc, test_bpe_long_chunks_encode_like_the_naive_rounds);
+    tcase_add_test(tc, test_bpe_cuts_chunks_longer_than_the_maximum_into_pieces);
     tcase_add_test(tc, test_bpe_round_trips_any_bytes);
     tcase_add_test(tc, test_bpe_encoding_applies_the_merges_in_the_order_learned);
     tcase_add_test(tc, test_bpe_special_tokens_are_single_ids);
