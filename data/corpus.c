@@ -19,14 +19,23 @@ static bool append_file(Corpus *c, const char *path, char *err, size_t es) {
         snprintf(err, es, "cannot open %s: %s", path, strerror(errno));
         return false;
     }
+    // Room for the whole file at once (a pipe has no size: it grows by doubling). Growing by a
+    // fixed step would copy a 2 GB corpus tens of thousands of times.
+    struct stat st;
+    bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    size_t expected = regular ? (size_t)st.st_size : 0, cap = 0;
+    size_t start = c->size;
     for (;;) {
-        unsigned char *grown = realloc(c->text, c->size + 65536 + 1);
-        if (grown == NULL) {
-            fclose(f);
-            snprintf(err, es, "out of memory reading %s", path);
-            return false;
+        if (c->size + 65536 + 1 > cap) {
+            cap = cap == 0 ? c->size + expected + 65536 + 1 : 2 * cap;
+            unsigned char *grown = realloc(c->text, cap);
+            if (grown == NULL) {
+                fclose(f);
+                snprintf(err, es, "out of memory reading %s (%zu bytes)", path, expected);
+                return false;
+            }
+            c->text = grown;
         }
-        c->text = grown;
         size_t got = fread(c->text + c->size, 1, 65536, f);
         c->size += got;
         if (got < 65536) break;
@@ -35,6 +44,10 @@ static bool append_file(Corpus *c, const char *path, char *err, size_t es) {
     fclose(f);
     if (bad) {
         snprintf(err, es, "cannot read %s", path);
+        return false;
+    }
+    if (regular && c->size - start < expected) {
+        snprintf(err, es, "%s shrank while it was read: %zu of %zu bytes", path, c->size - start, expected);
         return false;
     }
     return true;

@@ -17,6 +17,19 @@ START_TEST(test_parse_int_rejects_junk_and_out_of_range) {
 }
 END_TEST
 
+// The bounds are floats: "0.9" must pass a bound of 0.9f, although the double 0.9 is above it.
+START_TEST(test_parse_float_accepts_its_bounds_and_rejects_junk) {
+    float v = 0;
+    ck_assert(cli_parse_float("0.001", &v, 0.001f, 0.9f, "--val-fraction"));
+    ck_assert(cli_parse_float("0.9", &v, 0.001f, 0.9f, "--val-fraction"));
+    ck_assert_float_eq(v, 0.9f);
+    const char *bad[] = {"", "x", "0.5x", "0.0009", "0.91", "nan", "inf", "-0.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(!cli_parse_float(bad[i], &v, 0.001f, 0.9f, "--val-fraction"), "accepted '%s'", bad[i]);
+    ck_assert_float_eq(v, 0.9f);  // untouched on error
+}
+END_TEST
+
 START_TEST(test_parse_int_list_reads_commas) {
     int out[4];
     ck_assert_int_eq(cli_parse_int_list("1,2,8", out, 4, 1, 64, "--threads"), 3);
@@ -33,6 +46,7 @@ Suite *cli_suite(void) {
     TCase *tc = tcase_create("cli");
     tcase_add_test(tc, test_parse_int_accepts_whole_numbers_in_range);
     tcase_add_test(tc, test_parse_int_rejects_junk_and_out_of_range);
+    tcase_add_test(tc, test_parse_float_accepts_its_bounds_and_rejects_junk);
     tcase_add_test(tc, test_parse_int_list_reads_commas);
     suite_add_tcase(s, tc);
     return s;

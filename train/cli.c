@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,19 @@ bool cli_parse_int(const char *text, int *out, int lo, int hi, const char *flag)
         return false;
     }
     *out = (int)v;
+    return true;
+}
+
+bool cli_parse_float(const char *text, float *out, float lo, float hi, const char *flag) {
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    // Compared as the float it becomes: the double 0.9 is above 0.9f, and would refuse the bound.
+    if (errno || end == text || *end || !isfinite(v) || (float)v < lo || (float)v > hi) {
+        fprintf(stderr, "hyena: %s expects a number in [%g, %g], got '%s'\n", flag, lo, hi, text);
+        return false;
+    }
+    *out = (float)v;
     return true;
 }
 

@@ -1,8 +1,6 @@
 // config.c - presets and flag parsing.
 #include "config.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,18 +115,6 @@ void train_config_print(FILE *f, const TrainConfig *c) {
             c->batch, c->grad_accum, c->optim.weight_decay, c->optim.beta2, c->optim.clip);
 }
 
-static bool parse_float(const char *text, float *out, float lo, float hi, const char *flag) {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || *end || !isfinite(v) || v < lo || v > hi) {
-        fprintf(stderr, "hyena: %s expects a number in [%g, %g], got '%s'\n", flag, lo, hi, text);
-        return false;
-    }
-    *out = (float)v;
-    return true;
-}
-
 static bool parse_mixer(ModelConfig *m, const char *text) {
     if (strcmp(text, "hyena") == 0 || strcmp(text, "attention") == 0) {
         for (int i = 0; i < MODEL_MAX_LAYERS; i++) m->mixer[i] = text[0] == 'h' ? MIXER_HYENA : MIXER_ATTENTION;
@@ -173,7 +159,7 @@ bool train_config_parse(TrainConfig *c, int argc, char **argv, bool *help) {
             }
             snprintf(c->tokenizer, sizeof c->tokenizer, "%s", v);
         } else if (strcmp(f, "--vocab-size") == 0) ok = cli_parse_int(v, &c->vocab_size, 257, 1 << 20, f);
-        else if (strcmp(f, "--val-fraction") == 0) ok = parse_float(v, &c->val_fraction, 0.001f, 0.9f, f);
+        else if (strcmp(f, "--val-fraction") == 0) ok = cli_parse_float(v, &c->val_fraction, 0.001f, 0.9f, f);
         else if (strcmp(f, "--d-model") == 0) ok = cli_parse_int(v, &c->model.d_model, 1, 8192, f);
         else if (strcmp(f, "--layers") == 0) ok = cli_parse_int(v, &c->model.n_layers, 1, MODEL_MAX_LAYERS, f);
         else if (strcmp(f, "--mixer") == 0) mixer = v;
@@ -190,12 +176,12 @@ bool train_config_parse(TrainConfig *c, int argc, char **argv, bool *help) {
                 return false;
             }
             c->optim.kind = strcmp(v, "sgd") == 0 ? OPTIM_SGD : OPTIM_ADAMW;
-        } else if (strcmp(f, "--lr") == 0) ok = parse_float(v, &c->optim.lr, 0, 10, f);
-        else if (strcmp(f, "--min-lr") == 0) ok = parse_float(v, &c->optim.min_lr, 0, 10, f);
+        } else if (strcmp(f, "--lr") == 0) ok = cli_parse_float(v, &c->optim.lr, 0, 10, f);
+        else if (strcmp(f, "--min-lr") == 0) ok = cli_parse_float(v, &c->optim.min_lr, 0, 10, f);
         else if (strcmp(f, "--warmup") == 0) ok = cli_parse_int(v, &c->optim.warmup_steps, 0, 1 << 30, f);
-        else if (strcmp(f, "--weight-decay") == 0) ok = parse_float(v, &c->optim.weight_decay, 0, 10, f);
-        else if (strcmp(f, "--beta2") == 0) ok = parse_float(v, &c->optim.beta2, 0, 0.99999f, f);
-        else if (strcmp(f, "--clip") == 0) ok = parse_float(v, &c->optim.clip, 0, 1e6f, f);
+        else if (strcmp(f, "--weight-decay") == 0) ok = cli_parse_float(v, &c->optim.weight_decay, 0, 10, f);
+        else if (strcmp(f, "--beta2") == 0) ok = cli_parse_float(v, &c->optim.beta2, 0, 0.99999f, f);
+        else if (strcmp(f, "--clip") == 0) ok = cli_parse_float(v, &c->optim.clip, 0, 1e6f, f);
         else if (strcmp(f, "--eval-every") == 0) ok = cli_parse_int(v, &c->eval_every, 1, 1 << 30, f);
         else if (strcmp(f, "--sample-tokens") == 0) ok = cli_parse_int(v, &c->sample_tokens, 0, 1 << 20, f);
         else if (strcmp(f, "--log-every") == 0) ok = cli_parse_int(v, &c->log_every, 1, 1 << 30, f);
