@@ -2,6 +2,7 @@
 # make fuzz: every target of tests/fuzz/fuzz.h under libFuzzer for a set time.
 #
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]      (default: 60 seconds, every target)
+#   FUZZ_RUNS=1000000 tests/fuzz/run.sh 3600     stop each target after a million inputs instead
 #
 # Builds the library and the targets with clang: -fsanitize=fuzzer for coverage-guided inputs,
 # AddressSanitizer and UndefinedBehaviorSanitizer to turn silent memory and arithmetic bugs into
@@ -27,13 +28,13 @@ for t in "${targets[@]}"; do
     mkdir -p "build/fuzz/corpus/$t"
     echo "== fuzz_$t for $seconds s"
     # -rss_limit_mb: an input that makes the loader ask for gigabytes is a bug, not a big input.
-    if ! "build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+    if ! "build/fuzz/fuzz_$t" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
             -print_final_stats=1 -artifact_prefix="build/fuzz/$t-" "build/fuzz/corpus/$t" "tests/fuzz/corpus/$t" \
             > "build/fuzz/$t.log" 2>&1; then
         status=1
         grep -E "ERROR|SUMMARY|Test unit written|==[0-9]+==" "build/fuzz/$t.log" | head -20
     fi
-    grep -E "^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^#[0-9]+.*DONE" "build/fuzz/$t.log" |
+    grep -E "^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^#[0-9]+.*DONE|^Done" "build/fuzz/$t.log" |
         sed "s/^/  $t: /"
 done
 exit $status
