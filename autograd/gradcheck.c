@@ -22,6 +22,20 @@ static double projected_loss(GradcheckBuild build, void *ctx, Tape *tape, const 
     return L;
 }
 
+// One forward and one backward seeded with fixed random weights w (returned: out's size of them),
+// so that each wrt[v]->grad holds the analytic gradient of L = sum_i w_i out_i.
+static float *analytic_gradients(GradcheckBuild build, void *ctx, Var *const *wrt, int n_wrt, Tape *tape,
+                                 uint64_t seed, Var **out) {
+    ag_zero_grad(wrt, n_wrt);
+    *out = build(tape, ctx);
+    size_t n_out = (*out)->value.size;
+    float *w = malloc(n_out * sizeof(float));
+    Rng rng = rng_new(seed);
+    for (size_t i = 0; i < n_out; i++) w[i] = n_out == 1 ? 1.0f : rng_uniform_range(&rng, -1.0f, 1.0f);
+    ag_backward(tape, *out, w);
+    return w;
+}
+
 bool gradcheck(GradcheckBuild build, void *ctx, Var *const *wrt, int n_wrt, const GradcheckOptions *options,
                GradcheckReport *report) {
     GradcheckOptions opt = options ? *options : gradcheck_defaults();
@@ -31,14 +45,8 @@ bool gradcheck(GradcheckBuild build, void *ctx, Var *const *wrt, int n_wrt, cons
     Tape tape;
     tape_init(&tape, &arena);
 
-    // Analytic gradients: one forward, one backward seeded with w.
-    ag_zero_grad(wrt, n_wrt);
-    Var *out = build(&tape, ctx);
-    size_t n_out = out->value.size;
-    float *w = malloc(n_out * sizeof(float));
-    Rng rng = rng_new(opt.seed);
-    for (size_t i = 0; i < n_out; i++) w[i] = n_out == 1 ? 1.0f : rng_uniform_range(&rng, -1.0f, 1.0f);
-    ag_backward(&tape, out, w);
+    Var *out;
+    float *w = analytic_gradients(build, ctx, wrt, n_wrt, &tape, opt.seed, &out);
     float **analytic = malloc((size_t)n_wrt * sizeof(float *));
     for (int v = 0; v < n_wrt; v++) {
         analytic[v] = malloc(wrt[v]->value.size * sizeof(float));
@@ -124,13 +132,9 @@ bool gradcheck_reference(GradcheckBuild build, GradcheckReference reference, voi
     tape_init(&tape, &arena);
 
     // The op in float32: its output, and its gradients for fixed random weights w.
-    ag_zero_grad(wrt, n_wrt);
-    Var *out = build(&tape, ctx);
+    Var *out;
+    float *w = analytic_gradients(build, ctx, wrt, n_wrt, &tape, 4321, &out);
     size_t n_out = out->value.size;
-    float *w = malloc(n_out * sizeof(float));
-    Rng rng = rng_new(4321);
-    for (size_t i = 0; i < n_out; i++) w[i] = n_out == 1 ? 1.0f : rng_uniform_range(&rng, -1.0f, 1.0f);
-    ag_backward(&tape, out, w);
 
     // The twin in double, from the same inputs.
     double **inputs = malloc((size_t)n_wrt * sizeof(double *));

@@ -23,14 +23,8 @@ import sys
 
 import numpy as np
 
-
-def load_reference(safari_dir):
-    path = os.path.join(safari_dir, "standalone_hyena.py")
-    if not os.path.exists(path):
-        sys.exit(f"pytorch_lm: no standalone_hyena.py in {safari_dir} (clone HazyResearch/safari)")
-    sys.path.insert(0, os.path.abspath(safari_dir))
-    import standalone_hyena  # noqa: E402 (the reference, as published)
-    return standalone_hyena
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_reference import load_reference, save_safetensors  # noqa: E402 (beside this file)
 
 
 def read_safetensors(path):
@@ -47,21 +41,6 @@ def read_safetensors(path):
         begin, end = info["data_offsets"]
         tensors[name] = np.frombuffer(blob[8 + n + begin:8 + n + end], dtype="<f4").reshape(info["shape"])
     return tensors, meta
-
-
-def write_safetensors(path, tensors):
-    """What safetensors.torch.save_file writes (without the package): header size, JSON, data."""
-    header, chunks, offset = {}, [], 0
-    for name, value in tensors.items():
-        data = np.ascontiguousarray(value.detach().cpu().numpy().astype("<f4")).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(value.shape), "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    blob = json.dumps(header, separators=(",", ":")).encode()
-    blob += b" " * (-len(blob) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(blob)) + blob + b"".join(chunks))
-    os.replace(path + ".tmp", path)
 
 
 def build_model(ref, meta):
@@ -219,7 +198,7 @@ def main():
         loss.backward()
         opt.step()
     weights = os.path.join(a.workdir, "pytorch_state_dict.safetensors")
-    write_safetensors(weights, model.state_dict())
+    save_safetensors(weights, model.state_dict(), {"generator": "tests/reference/pytorch_lm.py"})
     imported = os.path.join(a.workdir, "imported.safetensors")
     out = subprocess.run([a.hyena, "import", "--weights", weights, "--data", a.data, "--out", imported],
                          capture_output=True, text=True)
