@@ -56,29 +56,39 @@ static int utf8_put(uint32_t cp, unsigned char *out) {
     return 4;
 }
 
+static int compare_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 bool chars_build(CharTokenizer *t, const unsigned char *text, size_t size, char *err, size_t es) {
     memset(t, 0, sizeof *t);
     if (size == 0) return fail(err, es, "the training text is empty: no characters to build a vocabulary from");
-    // One bit per code point (136 KB): a character is looked up in constant time, so a corpus
-    // with thousands of distinct characters costs no more per byte than plain ASCII.
+    // One bit per code point (136 KB) says whether a character was seen, in constant time, so a
+    // corpus with thousands of distinct characters costs no more per byte than plain ASCII. The
+    // characters themselves are listed as they first appear, then sorted.
     unsigned char *seen = calloc(CODE_POINTS / 8, 1);
-    if (seen == NULL) return fail(err, es, "out of memory building the character vocabulary");
+    size_t cap = 256;
+    uint32_t *set = malloc(cap * sizeof(uint32_t));
+    if (seen == NULL || set == NULL) {
+        free(seen);
+        free(set);
+        return fail(err, es, "out of memory building the character vocabulary");
+    }
     int n = 0;
     for (size_t i = 0; i < size;) {
         int len = 1;
         uint32_t cp = text[i] < 128 ? text[i] : next_char(text + i, size - i, &len);
         i += (size_t)len;
-        if (!(seen[cp / 8] & (1u << (cp % 8)))) {
-            seen[cp / 8] |= (unsigned char)(1u << (cp % 8));
-            n++;
-        }
+        if (seen[cp / 8] & (1u << (cp % 8))) continue;
+        seen[cp / 8] |= (unsigned char)(1u << (cp % 8));
+        if ((size_t)n == cap) set = realloc(set, (cap *= 2) * sizeof(uint32_t));
+        set[n++] = cp;
     }
-    t->n = n;
-    t->chars = malloc((size_t)n * sizeof(uint32_t));
-    n = 0;  // in code point order: the vocabulary is sorted
-    for (uint32_t cp = 0; cp < CODE_POINTS; cp++)
-        if (seen[cp / 8] & (1u << (cp % 8))) t->chars[n++] = cp;
     free(seen);
+    qsort(set, (size_t)n, sizeof(uint32_t), compare_u32);
+    t->n = n;
+    t->chars = set;
     return true;
 }
 
