@@ -79,7 +79,10 @@ mutants=(
   "data/bpe.c|return end < n && last > 0 ? last : end;|return end < n ? last : end;"
   "data/unicode.c|if (b == 0xED) hi = 0x9F;|if (b == 0xED) hi = 0xBF;"
   "data/bpe.c|if (prev[i] >= 0 && (r = pair_rank(|if (prev[i] > 0 && (r = pair_rank("
-  "data/chars.c|for (int i = 1; i <= need; i++) {|for (int i = 1; i < need; i++) {"
+  "data/chars.c|seen[cp / 8] |= (unsigned char)(1u << (cp % 8));|seen[cp / 8] |= (unsigned char)(1u << (cp % 4));"
+  "data/dataset.c|long s = (long)(((uint64_t)rng_next(rng) >> 1) % (uint64_t)starts);|unsigned s = (unsigned)(((uint64_t)rng_next(rng) >> 1) % (uint64_t)starts);"
+  "data/bpe.c|return len < BPE_MAX_CHUNK ? len : BPE_MAX_CHUNK;|return len;"
+  "train/cli.c|(float)v < lo|v < lo"
   "data/synthetic.c|for (int k = 0; k < n_keys; k++) value_of[k] = n_keys + (int32_t)rng_below(rng, (uint32_t)n_values);|for (int k = 0; k < n_keys; k++) value_of[k] = (int32_t)rng_below(rng, (uint32_t)n_values);"
 )
 
