@@ -90,6 +90,7 @@ void model_init(Model *m, const ModelConfig *cfg, uint64_t seed) {
             memset(b->hyena.out_proj.bias->value.data, 0, (size_t)D * sizeof(float));
         } else {
             b->attention = attention_new(&m->params, prefix, D, cfg->n_heads, residual_std, &rng);
+            if (cfg->attention_short_conv) attention_add_short_conv(&b->attention, &m->params, prefix, D, &rng);
         }
         b->norm2 = layernorm_new(&m->params, prefix, "norm2", D);
         b->mlp = mlp_new(&m->params, prefix, D, residual_std, &rng);
@@ -102,7 +103,8 @@ void model_free(Model *m) {
     arena_free(&m->arena);
 }
 
-Var *model_forward(Tape *tape, const Model *m, const int32_t *ids, int B, int T) {
+// Everything but the head: ids [B, T] -> the final hidden states ln_f(x) [B, T, D].
+static Var *model_hidden(Tape *tape, const Model *m, const int32_t *ids, int B, int T) {
     if (T > m->cfg.context) {
         fprintf(stderr, "hyena: sequence of %d tokens is longer than the model's context %d\n", T, m->cfg.context);
         exit(1);
@@ -128,5 +130,26 @@ Var *model_forward(Tape *tape, const Model *m, const int32_t *ids, int B, int T)
     tape_scope(tape, "ln_f");
     x = layernorm_forward(tape, &m->ln_f, x);
     tape_scope(tape, NULL);
-    return ag_matmul_bt(tape, x, m->wte);                                          // tied head: [B, T, V]
+    return x;
+}
+
+Var *model_forward(Tape *tape, const Model *m, const int32_t *ids, int B, int T) {
+    return ag_matmul_bt(tape, model_hidden(tape, m, ids, B, T), m->wte);          // tied head: [B, T, V]
+}
+
+Var *model_forward_rows(Tape *tape, const Model *m, const int32_t *ids, int B, int T, const int32_t *rows,
+                        int n_rows) {
+    Var *x = model_hidden(tape, m, ids, B, T);
+    int D = m->cfg.d_model;
+    for (int i = 0; i < n_rows; i++)
+        if (rows[i] < 0 || rows[i] >= B * T) {
+            fprintf(stderr, "hyena: row %d of the logits is outside the batch's %d positions\n", rows[i], B * T);
+            exit(1);
+        }
+    tape_scope(tape, "head");
+    // Picking rows of the hidden states is an embedding lookup with them as the table: the
+    // backward scatters each row's gradient back to its position.
+    Var *picked = ag_embedding(tape, ag_reshape(tape, x, 2, (int[]){B * T, D}), rows, 1, &n_rows);  // [n_rows, D]
+    tape_scope(tape, NULL);
+    return ag_matmul_bt(tape, picked, m->wte);                                     // [n_rows, V]
 }

@@ -24,6 +24,7 @@ typedef struct ModelConfig {
     int context;                          // longest sequence (the Hyena filters' l_max)
     MixerKind mixer[MODEL_MAX_LAYERS];    // per layer
     int n_heads;                          // for attention layers
+    int attention_short_conv;             // 1: attention layers get a short conv on q, k, v (attention.h)
     HyenaConfig hyena;                    // order, filter_order, ... (d_model, l_max follow the above)
 } ModelConfig;
 
@@ -62,5 +63,10 @@ void model_init(Model *m, const ModelConfig *cfg, uint64_t seed);
 void model_free(Model *m);
 // ids: [B, T] with T <= context  ->  logits [B, T, V]
 Var *model_forward(Tape *tape, const Model *m, const int32_t *ids, int B, int T);
+// The logits at chosen positions only: rows index the flattened [B·T] positions -> [n_rows, V].
+// When a task scores a few positions (MQAR's queries), the head's matmul over the whole
+// vocabulary for the other positions is wasted work: at vocabulary 8192 it is most of the step.
+Var *model_forward_rows(Tape *tape, const Model *m, const int32_t *ids, int B, int T, const int32_t *rows,
+                        int n_rows);
 
 #endif
