@@ -46,6 +46,10 @@ void gencache_init_mode(GenCache *c, const Model *m, GenMode mode) {
         fprintf(stderr, "hyena: recurrent generation needs a distilled model (hyena distill)\n");
         exit(1);
     }
+    if (m->cfg.attention_short_conv && has_attention(m)) {
+        fprintf(stderr, "hyena: generation does not support attention with a short convolution (a recall-only option)\n");
+        exit(1);
+    }
     memset(c, 0, sizeof *c);
     c->model = m;
     c->mode = mode;

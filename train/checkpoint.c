@@ -52,6 +52,7 @@ bool checkpoint_save(const char *path, const TrainConfig *c, const Model *m, con
     put(&w, "mixers", "%s", pattern);
     put(&w, "context", "%d", m->cfg.context);
     put(&w, "heads", "%d", m->cfg.n_heads);
+    put(&w, "attention_short_conv", "%d", m->cfg.attention_short_conv);
     put(&w, "order", "%d", h->order);
     put(&w, "filter_order", "%d", h->filter_order);
     put(&w, "emb_dim", "%d", h->emb_dim);
@@ -201,6 +202,8 @@ bool checkpoint_load(const char *path, TrainConfig *c, Model *m, Tokenizer *tok,
          st_meta_int(&st, "eval_every", &c->eval_every, 1, 1 << 30, inner, sizeof inner) &&
          st_meta_int(&st, "sample_tokens", &c->sample_tokens, 0, 1 << 20, inner, sizeof inner);
     // Absent from files written before distillation existed: those have the network's filters.
+    if (ok && st_meta(&st, "attention_short_conv"))  // absent from checkpoints older than the option
+        ok = st_meta_int(&st, "attention_short_conv", &c->model.attention_short_conv, 0, 1, inner, sizeof inner);
     if (ok && st_meta(&st, "modal_order")) ok = st_meta_int(&st, "modal_order", &h->modal_order, 0, 256, inner, sizeof inner);
     if (ok && opt && h->modal_order > 0) {
         snprintf(inner, sizeof inner, "a distilled model (modal_order %d) cannot be trained further; resume from the "
