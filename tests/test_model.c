@@ -78,11 +78,13 @@ typedef struct LmGraph {
     int32_t ids[12], targets[12];
 } LmGraph;
 
-static void lm_init(LmGraph *g, bool mixed) {
+// kind 0: two Hyena layers; 1: Hyena then attention; 2: the same with attention's short conv.
+static void lm_init(LmGraph *g, int kind) {
     ModelConfig cfg = model_config_default(7, 8, 2, 6);
     cfg.n_heads = 2;
     cfg.hyena.filter_order = 4;
-    if (mixed) cfg.mixer[1] = MIXER_ATTENTION;
+    if (kind > 0) cfg.mixer[1] = MIXER_ATTENTION;
+    cfg.attention_short_conv = kind == 2;
     model_init(&g->model, &cfg, 3);
     Rng rng = rng_new(4);
     for (int i = 0; i < 12; i++) {
@@ -96,9 +98,9 @@ static Var *build_lm_loss(Tape *t, void *ctx) {
     return ag_cross_entropy(t, model_forward(t, &g->model, g->ids, 2, 6), g->targets, -1);
 }
 
-static void gradcheck_lm(bool mixed) {
+static void gradcheck_lm(int kind) {
     LmGraph g;
-    lm_init(&g, mixed);
+    lm_init(&g, kind);
     Var *wrt[128];
     int n = 0;
     for (int i = 0; i < g.model.params.n; i++)
@@ -116,9 +118,71 @@ static void gradcheck_lm(bool mixed) {
     model_free(&g.model);
 }
 
-START_TEST(test_gradcheck_two_layer_hyena_lm) { gradcheck_lm(false); }
+START_TEST(test_gradcheck_two_layer_hyena_lm) { gradcheck_lm(0); }
 END_TEST
-START_TEST(test_gradcheck_two_layer_mixed_hyena_attention_lm) { gradcheck_lm(true); }
+START_TEST(test_gradcheck_two_layer_mixed_hyena_attention_lm) { gradcheck_lm(1); }
+END_TEST
+START_TEST(test_gradcheck_lm_with_a_short_conv_before_attention) { gradcheck_lm(2); }
+END_TEST
+
+// model_forward_rows gives those rows of model_forward's logits, and a loss over them alone has
+// the gradients of the full loss with every other position ignored: it only skips the head's
+// work for positions that are not scored.
+START_TEST(test_logits_at_chosen_rows_are_rows_of_the_full_forward_with_its_gradients) {
+    for (int kind = 0; kind < 3; kind++) {
+        LmGraph g;
+        lm_init(&g, kind);
+        const int V = 7, n_rows = 4;
+        const int32_t rows[4] = {11, 2, 7, 3};  // any order, both sequences
+        int32_t full_targets[12], row_targets[4];
+        for (int i = 0; i < 12; i++) full_targets[i] = -1;
+        for (int r = 0; r < n_rows; r++) full_targets[rows[r]] = row_targets[r] = g.targets[rows[r]];
+        Arena a;
+        arena_init(&a, 0);
+        Tape tape;
+        tape_init(&tape, &a);
+        ParamList *p = &g.model.params;
+        params_zero_grad(p);
+        Var *full = model_forward(&tape, &g.model, g.ids, 2, 6);
+        Var *full_loss = ag_cross_entropy(&tape, full, full_targets, -1);
+        ag_backward(&tape, full_loss, NULL);
+        float full_value = full_loss->value.data[0], full_logits[12 * 7];
+        memcpy(full_logits, full->value.data, sizeof full_logits);
+        float *full_grad[128];
+        for (int i = 0; i < p->n; i++) {
+            size_t bytes = p->items[i].var->value.size * sizeof(float);
+            full_grad[i] = malloc(bytes);
+            memcpy(full_grad[i], p->items[i].var->grad, bytes);
+        }
+        tape_reset(&tape);
+        params_zero_grad(p);
+        Var *picked = model_forward_rows(&tape, &g.model, g.ids, 2, 6, rows, n_rows);
+        ck_assert_int_eq(picked->value.rank, 2);
+        ck_assert_int_eq(picked->value.shape[0], n_rows);
+        ck_assert_int_eq(picked->value.shape[1], V);
+        for (int r = 0; r < n_rows; r++)
+            for (int v = 0; v < V; v++)
+                ck_assert_float_eq_tol(picked->value.data[r * V + v], full_logits[rows[r] * V + v], 1e-6);
+        Var *loss = ag_cross_entropy(&tape, picked, row_targets, -1);
+        ck_assert_float_eq_tol(loss->value.data[0], full_value, 1e-6);
+        ag_backward(&tape, loss, NULL);
+        int nonzero = 0;
+        for (int i = 0; i < p->n; i++) {
+            const Var *v = p->items[i].var;
+            if (!p->items[i].trainable) continue;
+            for (size_t j = 0; j < v->value.size; j++) {
+                ck_assert_msg(fabsf(v->grad[j] - full_grad[i][j]) <= 1e-6f + 1e-5f * fabsf(full_grad[i][j]),
+                              "model %d, %s[%zu]: %g from the rows, %g from the full forward", kind, p->items[i].var->name, j,
+                              v->grad[j], full_grad[i][j]);
+                nonzero += v->grad[j] != 0;
+            }
+            free(full_grad[i]);
+        }
+        ck_assert_int_gt(nonzero, 100);
+        arena_free(&a);
+        model_free(&g.model);
+    }
+}
 END_TEST
 
 // The bound the checkpoint loader checks a file's size against, before building the model, must
@@ -145,9 +209,9 @@ START_TEST(test_model_floats_at_least_bounds_the_real_parameter_count) {
 END_TEST
 
 START_TEST(test_lm_logits_at_t_ignore_later_tokens) {
-    for (int mixed = 0; mixed < 2; mixed++) {
+    for (int kind = 0; kind < 3; kind++) {  // a short conv before attention must stay causal too
         LmGraph g;
-        lm_init(&g, mixed);
+        lm_init(&g, kind);
         Arena a;
         arena_init(&a, 0);
         Tape tape;
@@ -167,7 +231,7 @@ END_TEST
 
 START_TEST(test_lm_parameters_have_reference_names_and_groups) {
     LmGraph g;
-    lm_init(&g, true);
+    lm_init(&g, 1);
     ParamList *p = &g.model.params;
     ck_assert_ptr_nonnull(params_find(p, "backbone.embeddings.word_embeddings.weight"));
     ck_assert_ptr_nonnull(params_find(p, "backbone.embeddings.position_embeddings.weight"));
@@ -183,6 +247,14 @@ START_TEST(test_lm_parameters_have_reference_names_and_groups) {
     ck_assert(!params_find(p, "backbone.layers.0.mixer.filter_fn.modulation.deltas")->trainable);
     ck_assert_float_eq(params_find(p, "backbone.layers.1.mlp.fc1.bias")->weight_decay, 0.0f);
     ck_assert_float_eq(params_find(p, "backbone.layers.1.mlp.fc1.weight")->weight_decay, PARAM_DEFAULT);
+    ck_assert_ptr_null(params_find(p, "backbone.layers.1.mixer.short_filter.weight"));
+    model_free(&g.model);
+    lm_init(&g, 2);  // attention's short conv is named like Hyena's, one filter per q, k, v channel
+    Param *w = params_find(&g.model.params, "backbone.layers.1.mixer.short_filter.weight");
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(w->var->value.shape[0], 3 * 8);
+    ck_assert_int_eq(w->var->value.shape[2], 3);
+    ck_assert_ptr_nonnull(params_find(&g.model.params, "backbone.layers.1.mixer.short_filter.bias"));
     model_free(&g.model);
 }
 END_TEST
@@ -247,6 +319,8 @@ Suite *model_suite(void) {
     tcase_add_test(tc, test_gradcheck_causal_attention);
     tcase_add_test(tc, test_gradcheck_two_layer_hyena_lm);
     tcase_add_test(tc, test_gradcheck_two_layer_mixed_hyena_attention_lm);
+    tcase_add_test(tc, test_gradcheck_lm_with_a_short_conv_before_attention);
+    tcase_add_test(tc, test_logits_at_chosen_rows_are_rows_of_the_full_forward_with_its_gradients);
     tcase_add_test(tc, test_model_floats_at_least_bounds_the_real_parameter_count);
     tcase_add_test(tc, test_lm_logits_at_t_ignore_later_tokens);
     tcase_add_test(tc, test_lm_parameters_have_reference_names_and_groups);

@@ -448,6 +448,7 @@ START_TEST(test_checkpoint_restores_every_configuration_field) {
     c->model = model_config_default(0, 24, 3, 10);
     c->model.n_heads = 3;
     c->model.mixer[2] = MIXER_ATTENTION;
+    c->model.attention_short_conv = 1;
     HyenaConfig *h = &c->model.hyena;
     h->order = 3;
     h->filter_order = 6;
@@ -494,6 +495,7 @@ START_TEST(test_checkpoint_restores_every_configuration_field) {
     ck_assert_int_eq(d->model.n_layers, c->model.n_layers);
     ck_assert_int_eq(d->model.context, c->model.context);
     ck_assert_int_eq(d->model.n_heads, c->model.n_heads);
+    ck_assert_int_eq(d->model.attention_short_conv, 1);
     for (int i = 0; i < c->model.n_layers; i++) ck_assert_int_eq(d->model.mixer[i], c->model.mixer[i]);
     const HyenaConfig *g = &d->model.hyena;
     ck_assert_int_eq(g->d_model, h->d_model);
