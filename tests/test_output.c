@@ -84,6 +84,25 @@ START_TEST(test_plot_log_axes_label_powers_of_ten) {
 }
 END_TEST
 
+// Styles pair series: colour 2 twice (solid and dashed), a dot per point where asked.
+START_TEST(test_plot_styles_pick_colours_dashes_and_markers) {
+    double x[] = {32, 64, 128}, a[] = {10, 50, 90}, b[] = {100, 100, 100};
+    PlotSeries s[] = {{"hyena", x, a, 3}, {"attention", x, b, 3}};
+    PlotStyle st[] = {{2, false, true}, {2, true, false}};
+    PlotOptions o = {"sweep", "width", "accuracy", false, false};
+    char *svg = plot_svg_styled(&o, s, st, 2);
+    ck_assert_int_eq(count(svg, "stroke=\"#d62728\""), 4);  // two lines and their two legend keys
+    ck_assert_int_eq(count(svg, "stroke-dasharray"), 2);      // the dashed line and its legend key
+    ck_assert_int_eq(count(svg, "<circle"), 3);
+    free(svg);
+    svg = plot_svg(&o, s, 2);  // unstyled: the palette in order, solid, no dots
+    ck_assert_int_eq(count(svg, "stroke-dasharray"), 0);
+    ck_assert_int_eq(count(svg, "<circle"), 0);
+    ck_assert_ptr_nonnull(strstr(svg, "stroke=\"#1f77b4\""));
+    free(svg);
+}
+END_TEST
+
 Suite *output_suite(void) {
     Suite *s = suite_create("output");
     TCase *tc = tcase_create("output");
@@ -91,6 +110,7 @@ Suite *output_suite(void) {
     tcase_add_test(tc, test_atomic_write_into_a_missing_directory_fails_cleanly);
     tcase_add_test(tc, test_plot_draws_one_polyline_per_series_and_skips_bad_points);
     tcase_add_test(tc, test_plot_log_axes_label_powers_of_ten);
+    tcase_add_test(tc, test_plot_styles_pick_colours_dashes_and_markers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -51,6 +51,10 @@ static void tick_label(char *buf, size_t size, double v, bool log_axis) {
 }
 
 char *plot_svg(const PlotOptions *o, const PlotSeries *series, int n_series) {
+    return plot_svg_styled(o, series, NULL, n_series);
+}
+
+char *plot_svg_styled(const PlotOptions *o, const PlotSeries *series, const PlotStyle *styles, int n_series) {
     // The data range, in axis units.
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (int s = 0; s < n_series; s++)
@@ -103,8 +107,11 @@ char *plot_svg(const PlotOptions *o, const PlotSeries *series, int n_series) {
     fprintf(f, "</text>\n");
     // One polyline per series (a skipped point breaks nothing: the line joins its neighbours).
     for (int s = 0; s < n_series; s++) {
-        const char *color = colors[s % (int)(sizeof colors / sizeof colors[0])];
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
+        int n_colors = (int)(sizeof colors / sizeof colors[0]);
+        PlotStyle style = styles ? styles[s] : (PlotStyle){0, false, false};
+        const char *color = colors[(style.color > 0 ? style.color - 1 : s) % n_colors];
+        const char *dash = style.dashed ? " stroke-dasharray=\"6 4\"" : "";
+        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", color, dash);
         for (int i = 0; i < series[s].n; i++) {
             if (!usable(series[s].x[i], o->log_x) || !usable(series[s].y[i], o->log_y)) continue;
             double px = LEFT + (axis_value(series[s].x[i], o->log_x) - x0) / (x1 - x0) * pw;
@@ -112,9 +119,15 @@ char *plot_svg(const PlotOptions *o, const PlotSeries *series, int n_series) {
             fprintf(f, "%.1f,%.1f ", px, py);
         }
         fprintf(f, "\"/>\n");
+        for (int i = 0; style.markers && i < series[s].n; i++) {
+            if (!usable(series[s].x[i], o->log_x) || !usable(series[s].y[i], o->log_y)) continue;
+            double px = LEFT + (axis_value(series[s].x[i], o->log_x) - x0) / (x1 - x0) * pw;
+            double py = TOP + ph - (axis_value(series[s].y[i], o->log_y) - y0) / (y1 - y0) * ph;
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n", px, py, color);
+        }
         int ly = TOP + 10 + 20 * s;
-        fprintf(f, "<line x1=\"%.0f\" y1=\"%d\" x2=\"%.0f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>\n",
-                LEFT + pw + 12, ly, LEFT + pw + 36, ly, color);
+        fprintf(f, "<line x1=\"%.0f\" y1=\"%d\" x2=\"%.0f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+                LEFT + pw + 12, ly, LEFT + pw + 36, ly, color, dash);
         fprintf(f, "<text x=\"%.0f\" y=\"%d\">", LEFT + pw + 42, ly + 4);
         write_escaped(f, series[s].label);
         fprintf(f, "</text>\n");
@@ -125,7 +138,12 @@ char *plot_svg(const PlotOptions *o, const PlotSeries *series, int n_series) {
 }
 
 bool plot_svg_write(const char *path, const PlotOptions *options, const PlotSeries *series, int n_series) {
-    char *svg = plot_svg(options, series, n_series);
+    return plot_svg_write_styled(path, options, series, NULL, n_series);
+}
+
+bool plot_svg_write_styled(const char *path, const PlotOptions *options, const PlotSeries *series,
+                           const PlotStyle *styles, int n_series) {
+    char *svg = plot_svg_styled(options, series, styles, n_series);
     if (svg == NULL) {
         fprintf(stderr, "hyena: cannot render the chart for %s\n", path);
         return false;
