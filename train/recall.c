@@ -202,16 +202,38 @@ static bool sweep_write(const char *dir, const SweepPoint *pts, int n) {
                     y[n_series][np++] = 100 * pts[i].r.accuracy;
                 }
             if (np == 0) continue;
-            snprintf(labels[n_series], sizeof labels[n_series], "%s, L %d, %d pairs", mixer, sweep_seq_len[s],
-                     sweep_pairs[s]);
+            snprintf(labels[n_series], sizeof labels[n_series], "%s L%d N%d", mixer, sweep_seq_len[s], sweep_pairs[s]);
             series[n_series] = (PlotSeries){labels[n_series], x[n_series], y[n_series], np};
             styles[n_series] = (PlotStyle){s + 1, k == 1, true};
             n_series++;
         }
-    PlotOptions o = {"MQAR: test accuracy against width (2 layers)", "model width (d_model)", "test accuracy (%)",
+    PlotOptions o = {"MQAR: test accuracy against width (2 layers; L length, N pairs)", "model width (d_model)",
+                     "test accuracy (%)",
                      false, false};
     snprintf(path, sizeof path, "%s/mqar_sweep.svg", dir);
     return plot_svg_write_styled(path, &o, series, styles, n_series) && ok;
+}
+
+// The runs a previous sweep into dir finished (its mqar_sweep.jsonl), so that an interrupted
+// sweep picks up where it stopped. Returns how many points it read into pts.
+static int sweep_read(const char *dir, SweepPoint *pts, int max) {
+    char path[4096], line[512], mixer[16];
+    snprintf(path, sizeof path, "%s/mqar_sweep.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int n = 0;
+    SweepPoint p;
+    while (n < max && fgets(line, sizeof line, f))
+        if (sscanf(line,
+                   "{\"task\": \"mqar\", \"mixer\": \"%15[a-z]\", \"seq_len\": %d, \"pairs\": %d, \"d_model\": %d, "
+                   "\"accuracy\": %lf, \"steps\": %d, \"minutes\": %lf}",
+                   mixer, &p.seq_len, &p.pairs, &p.d_model, &p.r.accuracy, &p.r.steps, &p.r.minutes) == 7 &&
+            (strcmp(mixer, "hyena") == 0 || strcmp(mixer, "attention") == 0)) {
+            p.mixer = strcmp(mixer, "hyena") == 0 ? "hyena" : "attention";
+            pts[n++] = p;
+        }
+    fclose(f);
+    return n;
 }
 
 static int sweep(RecallConfig rc, const char *dir) {
@@ -232,7 +254,10 @@ static int sweep(RecallConfig rc, const char *dir) {
     printf("threads: %d; MQAR sweep, vocabulary %d, lengths 64/128/256 with 4/8/16 pairs, widths 32/64/128, "
            "at most %d steps or %.1f minutes per model\n",
            pool_threads(), rc.spec.vocab_size, rc.steps, rc.max_minutes);
-    SweepPoint pts[SWEEP_SETTINGS * SWEEP_WIDTHS * 2];
+    SweepPoint pts[SWEEP_SETTINGS * SWEEP_WIDTHS * 2], done[SWEEP_SETTINGS * SWEEP_WIDTHS * 2];
+    int n_done = sweep_read(dir, done, SWEEP_SETTINGS * SWEEP_WIDTHS * 2);
+    if (n_done > 0)
+        printf("reusing the %d runs %s/mqar_sweep.jsonl holds (delete it to start over)\n", n_done, dir);
     int n = 0, total = SWEEP_SETTINGS * SWEEP_WIDTHS * (strcmp(rc.mixer, "both") == 0 ? 2 : 1), batch64 = rc.batch;
     for (int s = 0; s < SWEEP_SETTINGS; s++) {
         rc.spec.seq_len = sweep_seq_len[s];
@@ -245,6 +270,15 @@ static int sweep(RecallConfig rc, const char *dir) {
                 const char *mixer = k == 0 ? "hyena" : "attention";
                 if (strcmp(rc.mixer, "both") != 0 && strcmp(rc.mixer, mixer) != 0) continue;
                 rc.d_model = sweep_width[w];
+                int found = -1;
+                for (int i = 0; i < n_done && found < 0; i++)
+                    if (strcmp(done[i].mixer, mixer) == 0 && done[i].seq_len == rc.spec.seq_len &&
+                        done[i].pairs == rc.spec.n_pairs && done[i].d_model == rc.d_model)
+                        found = i;
+                if (found >= 0) {
+                    pts[n++] = done[found];
+                    continue;
+                }
                 printf("\n[%d/%d] sequence length %d, %d pairs, width %d\n", n + 1, total, rc.spec.seq_len,
                        rc.spec.n_pairs, rc.d_model);
                 pts[n] = (SweepPoint){mixer, rc.spec.seq_len, rc.spec.n_pairs, rc.d_model, {0, 0, 0}};
@@ -257,6 +291,7 @@ static int sweep(RecallConfig rc, const char *dir) {
             }
         synthetic_set_free(&test);
     }
+    if (!sweep_write(dir, pts, n)) return 1;  // also when every run was reused: the chart is redrawn
     printf("\n%-9s %7s %5s", "mixer", "seq_len", "pairs");
     for (int w = 0; w < SWEEP_WIDTHS; w++) printf("  width %-3d", sweep_width[w]);
     printf("\n");
