@@ -84,6 +84,12 @@ mutants=(
   "data/bpe.c|return len < BPE_MAX_CHUNK ? len : BPE_MAX_CHUNK;|return len;"
   "train/cli.c|(float)v < lo|v < lo"
   "data/synthetic.c|for (int k = 0; k < n_keys; k++) value_of[k] = n_keys + (int32_t)rng_below(rng, (uint32_t)n_values);|for (int k = 0; k < n_keys; k++) value_of[k] = (int32_t)rng_below(rng, (uint32_t)n_values);"
+  # the recall frontier (issue 12): attention's short conv, logits at chosen rows, styled plots
+  "hyena/attention.c|if (a->short_w) qkv = ag_causal_conv(tape, qkv, a->short_w, a->short_b);|(void)0;"
+  "hyena/model.c|if (cfg->attention_short_conv) attention_add_short_conv|if (0) attention_add_short_conv"
+  "hyena/model.c|rows, 1, &n_rows);|rows, 1, (int[]){n_rows - 1});"
+  "train/checkpoint.c|put(&w, \"attention_short_conv\", \"%d\", m->cfg.attention_short_conv);|"
+  "train/plot.c|const char *dash = style.dashed ? \" stroke-dasharray=\\\"6 4\\\"\" : \"\";|const char *dash = \"\";"
 )
 
 work=$(mktemp -d /tmp/hyena-mutate-XXXXXX)

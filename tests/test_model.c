@@ -254,6 +254,18 @@ START_TEST(test_lm_parameters_have_reference_names_and_groups) {
     ck_assert_int_eq(w->var->value.shape[0], 3 * 8);
     ck_assert_int_eq(w->var->value.shape[2], 3);
     ck_assert_ptr_nonnull(params_find(&g.model.params, "backbone.layers.1.mixer.short_filter.bias"));
+    // ... and it is on the path: the loss gives its taps a gradient (a filter that the forward
+    // skipped would pass gradcheck with zeros on both sides).
+    Arena a;
+    arena_init(&a, 0);
+    Tape tape;
+    tape_init(&tape, &a);
+    params_zero_grad(&g.model.params);
+    ag_backward(&tape, ag_cross_entropy(&tape, model_forward(&tape, &g.model, g.ids, 2, 6), g.targets, -1), NULL);
+    float largest = 0;
+    for (size_t i = 0; i < w->var->value.size; i++) largest = fmaxf(largest, fabsf(w->var->grad[i]));
+    ck_assert_float_gt(largest, 1e-6f);
+    arena_free(&a);
     model_free(&g.model);
 }
 END_TEST
