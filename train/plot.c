@@ -112,18 +112,16 @@ char *plot_svg_styled(const PlotOptions *o, const PlotSeries *series, const Plot
         const char *color = colors[(style.color > 0 ? style.color - 1 : s) % n_colors];
         const char *dash = style.dashed ? " stroke-dasharray=\"6 4\"" : "";
         fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", color, dash);
-        for (int i = 0; i < series[s].n; i++) {
-            if (!usable(series[s].x[i], o->log_x) || !usable(series[s].y[i], o->log_y)) continue;
-            double px = LEFT + (axis_value(series[s].x[i], o->log_x) - x0) / (x1 - x0) * pw;
-            double py = TOP + ph - (axis_value(series[s].y[i], o->log_y) - y0) / (y1 - y0) * ph;
-            fprintf(f, "%.1f,%.1f ", px, py);
-        }
-        fprintf(f, "\"/>\n");
-        for (int i = 0; style.markers && i < series[s].n; i++) {
-            if (!usable(series[s].x[i], o->log_x) || !usable(series[s].y[i], o->log_y)) continue;
-            double px = LEFT + (axis_value(series[s].x[i], o->log_x) - x0) / (x1 - x0) * pw;
-            double py = TOP + ph - (axis_value(series[s].y[i], o->log_y) - y0) / (y1 - y0) * ph;
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n", px, py, color);
+        // Twice over the points: the line, then (if asked) a dot at each.
+        for (int pass = 0; pass < (style.markers ? 2 : 1); pass++) {
+            for (int i = 0; i < series[s].n; i++) {
+                if (!usable(series[s].x[i], o->log_x) || !usable(series[s].y[i], o->log_y)) continue;
+                double px = LEFT + (axis_value(series[s].x[i], o->log_x) - x0) / (x1 - x0) * pw;
+                double py = TOP + ph - (axis_value(series[s].y[i], o->log_y) - y0) / (y1 - y0) * ph;
+                if (pass == 0) fprintf(f, "%.1f,%.1f ", px, py);
+                else fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>\n", px, py, color);
+            }
+            if (pass == 0) fprintf(f, "\"/>\n");
         }
         int ly = TOP + 10 + 20 * s;
         fprintf(f, "<line x1=\"%.0f\" y1=\"%d\" x2=\"%.0f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",

@@ -31,8 +31,6 @@ typedef struct RecallConfig {
     char mixer[16];   // hyena, attention or both
 } RecallConfig;
 
-// Fraction of the test set's scored tokens the model predicts exactly (by argmax): one per
-// example for recall and induction, one per query for MQAR (as Zoology reports it).
 // Moves the scored positions of targets [n] to the front: rows[i] is where the i-th scored
 // target was, targets[i] its value. Returns how many there are.
 static int compact_scored(int32_t *targets, long n, int32_t *rows) {
@@ -139,7 +137,7 @@ static RunResult run(const RecallConfig *rc, MixerKind mixer, const SyntheticSet
             if (acc >= 1.0 || last) break;
         }
     }
-    RunResult result = {acc, (cli_seconds() - start) / 60, step > rc->steps ? rc->steps : step};
+    RunResult result = {acc, (cli_seconds() - start) / 60, step};  // the loop always ends by its break
     printf("%s: test accuracy %.2f%% after %d steps, %.1f minutes\n", name, 100 * acc, result.steps, result.minutes);
     free(ex);
     free(in);
@@ -165,11 +163,22 @@ static RunResult run(const RecallConfig *rc, MixerKind mixer, const SyntheticSet
 static const int sweep_seq_len[SWEEP_SETTINGS] = {64, 128, 256}, sweep_pairs[SWEEP_SETTINGS] = {4, 8, 16};
 static const int sweep_width[SWEEP_WIDTHS] = {32, 64, 128};
 
+static const char *const sweep_mixers[2] = {"hyena", "attention"};
+
 typedef struct SweepPoint {
     const char *mixer;
     int seq_len, pairs, d_model;
     RunResult r;
 } SweepPoint;
+
+// The point of pts for this mixer, setting and width, or NULL.
+static const SweepPoint *sweep_find(const SweepPoint *pts, int n, const char *mixer, int setting, int d_model) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(pts[i].mixer, mixer) == 0 && pts[i].seq_len == sweep_seq_len[setting] &&
+            pts[i].pairs == sweep_pairs[setting] && pts[i].d_model == d_model)
+            return &pts[i];
+    return NULL;
+}
 
 // Rewrites DIR/mqar_sweep.jsonl and DIR/mqar_sweep.svg with the n points so far (atomically:
 // an interrupted sweep leaves the results of every finished run).
@@ -194,15 +203,16 @@ static bool sweep_write(const char *dir, const SweepPoint *pts, int n) {
     int n_series = 0;
     for (int k = 0; k < 2; k++)
         for (int s = 0; s < SWEEP_SETTINGS; s++) {
-            const char *mixer = k == 0 ? "hyena" : "attention";
             int np = 0;
-            for (int i = 0; i < n; i++)
-                if (strcmp(pts[i].mixer, mixer) == 0 && pts[i].seq_len == sweep_seq_len[s]) {
-                    x[n_series][np] = pts[i].d_model;
-                    y[n_series][np++] = 100 * pts[i].r.accuracy;
-                }
+            for (int w = 0; w < SWEEP_WIDTHS; w++) {
+                const SweepPoint *p = sweep_find(pts, n, sweep_mixers[k], s, sweep_width[w]);
+                if (!p) continue;
+                x[n_series][np] = p->d_model;
+                y[n_series][np++] = 100 * p->r.accuracy;
+            }
             if (np == 0) continue;
-            snprintf(labels[n_series], sizeof labels[n_series], "%s L%d N%d", mixer, sweep_seq_len[s], sweep_pairs[s]);
+            snprintf(labels[n_series], sizeof labels[n_series], "%s L%d N%d", sweep_mixers[k], sweep_seq_len[s],
+                     sweep_pairs[s]);
             series[n_series] = (PlotSeries){labels[n_series], x[n_series], y[n_series], np};
             styles[n_series] = (PlotStyle){s + 1, k == 1, true};
             n_series++;
@@ -267,16 +277,12 @@ static int sweep(RecallConfig rc, const char *dir) {
         synthetic_set_new(&test, &rc.spec, rc.test_examples, (uint64_t)rc.seed + 1000003);
         for (int w = 0; w < SWEEP_WIDTHS; w++)
             for (int k = 0; k < 2; k++) {
-                const char *mixer = k == 0 ? "hyena" : "attention";
+                const char *mixer = sweep_mixers[k];
                 if (strcmp(rc.mixer, "both") != 0 && strcmp(rc.mixer, mixer) != 0) continue;
                 rc.d_model = sweep_width[w];
-                int found = -1;
-                for (int i = 0; i < n_done && found < 0; i++)
-                    if (strcmp(done[i].mixer, mixer) == 0 && done[i].seq_len == rc.spec.seq_len &&
-                        done[i].pairs == rc.spec.n_pairs && done[i].d_model == rc.d_model)
-                        found = i;
-                if (found >= 0) {
-                    pts[n++] = done[found];
+                const SweepPoint *finished = sweep_find(done, n_done, mixer, s, rc.d_model);
+                if (finished) {
+                    pts[n++] = *finished;
                     continue;
                 }
                 printf("\n[%d/%d] sequence length %d, %d pairs, width %d\n", n + 1, total, rc.spec.seq_len,
@@ -297,14 +303,10 @@ static int sweep(RecallConfig rc, const char *dir) {
     printf("\n");
     for (int k = 0; k < 2; k++)
         for (int s = 0; s < SWEEP_SETTINGS; s++) {
-            const char *mixer = k == 0 ? "hyena" : "attention";
-            bool any = false;
-            for (int i = 0; i < n; i++) any |= strcmp(pts[i].mixer, mixer) == 0 && pts[i].seq_len == sweep_seq_len[s];
-            if (!any) continue;
-            printf("%-9s %7d %5d", mixer, sweep_seq_len[s], sweep_pairs[s]);
-            for (int i = 0; i < n; i++)
-                if (strcmp(pts[i].mixer, mixer) == 0 && pts[i].seq_len == sweep_seq_len[s])
-                    printf("  %8.1f%%", 100 * pts[i].r.accuracy);
+            if (strcmp(rc.mixer, "both") != 0 && strcmp(rc.mixer, sweep_mixers[k]) != 0) continue;
+            printf("%-9s %7d %5d", sweep_mixers[k], sweep_seq_len[s], sweep_pairs[s]);
+            for (int w = 0; w < SWEEP_WIDTHS; w++)
+                printf("  %8.1f%%", 100 * sweep_find(pts, n, sweep_mixers[k], s, sweep_width[w])->r.accuracy);
             printf("\n");
         }
     printf("wrote %s/mqar_sweep.jsonl and %s/mqar_sweep.svg\n", dir, dir);
