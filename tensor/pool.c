@@ -60,13 +60,22 @@
 #define LATE_MICROSECONDS 100
 #define LATE_JOBS 3
 #define LATE_WINDOW_JOBS 64
-// The other sign of a busy machine: the caller itself gets less of its core than it asks for
-// (three threads on two cores share them). Every SAMPLE_EVERY_JOBS-th job, the caller compares
-// the processor time its thread got while running its chunks with the time that passed; over
-// SAMPLES_PER_WINDOW samples, less than MIN_CPU_SHARE counts as a late worker would. (Reading a
-// thread's processor time is a system call, about a microsecond here: hence the sampling.)
+// The other sign of a busy machine: a thread gets less of its core than it asks for (three
+// threads on two cores share them). The caller and each worker compare, over windows of
+// SHARE_WINDOW_US, the processor time their thread got with the time it was awake (sleeping
+// while there is no work is not starving); less than MIN_CPU_SHARE counts as a late worker
+// would. The window spans several of the scheduler's time slices (a few milliseconds each): a
+// thread that shares its core runs whole slices at full speed and then none, so a short sample
+// (one job) is either all or nothing. Both kinds of thread must check: when the caller shares
+// its core with the worker, each runs at half speed yet neither is ever late for the other; and
+// when the worker's chunks are long (milliseconds at context 8192), a preempted worker finishes
+// within "twice a chunk" and is never late either. (Measured before these checks, with
+// `hyena bench train --background-load`: 2 threads 1.5x slower than 1 at context 64, 1.2x at
+// 8192.) Reading a thread's processor time is a system call, about a microsecond here: it is
+// read once per window, and the wall clock only every SAMPLE_EVERY_JOBS jobs.
+#define SHARE_WINDOW_US 20000
+#define LOW_WINDOWS 2
 #define SAMPLE_EVERY_JOBS 16
-#define SAMPLES_PER_WINDOW 8
 #define MIN_CPU_SHARE 0.85
 #define BACKOFF_MIN_JOBS 16
 #define BACKOFF_MAX_JOBS 4096
@@ -106,10 +115,13 @@ typedef struct Scratch {
 } Scratch;
 
 static Pool pool;
+// Set by a worker that got less than MIN_CPU_SHARE of its core; the caller backs off at its next
+// job and clears it.
+static atomic_int worker_starved;
 // The caller's back-off state (only the thread calling parallel_for touches it).
 static long jobs_alone_left, backoff_jobs = BACKOFF_MIN_JOBS, good_streak, late_jobs;
-static long parallel_jobs, samples;
-static double sampled_cpu_us, sampled_wall_us;
+static long parallel_jobs;
+static PoolCpuShare caller_share;
 static _Thread_local int inside_parallel_for;  // nested calls run serially
 static _Thread_local int thread_index;         // 0: the caller; workers 1..n_threads-1
 static Scratch *scratch;                        // one per thread, n_threads of them
@@ -131,6 +143,38 @@ static double thread_cpu_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
+}
+
+void pool_cpu_share_start(PoolCpuShare *s, double cpu_us, double wall_us) {
+    s->cpu_mark = cpu_us;
+    s->wall_mark = wall_us;
+    s->slept_us = 0;
+    s->low_windows = 0;
+}
+
+// Once a window has passed: did the thread get less than MIN_CPU_SHARE of the time it was
+// awake, in LOW_WINDOWS windows in a row? Then a new window starts. One low window proves
+// nothing: a virtual machine's host takes the processor away now and then (measured: the first
+// touch of the 1.3 GB of activations at context 8192 showed as a window at 51%, on an idle
+// machine), whereas a thread that shares its core stays low.
+bool pool_cpu_share_starved(PoolCpuShare *s, double cpu_us, double wall_us) {
+    if (wall_us - s->wall_mark < SHARE_WINDOW_US) return false;
+    double awake = wall_us - s->wall_mark - s->slept_us;
+    s->low_windows = cpu_us - s->cpu_mark < MIN_CPU_SHARE * awake ? s->low_windows + 1 : 0;
+    bool starved = s->low_windows >= LOW_WINDOWS;
+    if (starved) s->low_windows = 0;
+    s->cpu_mark = cpu_us;
+    s->wall_mark = wall_us;
+    s->slept_us = 0;
+    return starved;
+}
+
+static void cpu_share_start(PoolCpuShare *s) { pool_cpu_share_start(s, thread_cpu_us(), now_us()); }
+
+// The processor time is read only when a window is over: it is the costly clock.
+static bool cpu_share_starved(PoolCpuShare *s) {
+    double wall = now_us();
+    return wall - s->wall_mark >= SHARE_WINDOW_US && pool_cpu_share_starved(s, thread_cpu_us(), wall);
 }
 
 // Go alone for the next backoff_jobs jobs, and make the next back-off four times as long: a
@@ -178,11 +222,13 @@ static void caller_wait(bool (*ready)(void)) {
     for (unsigned turn = 1; !ready();)
         if (spin_expired(turn++, start)) break;
     if (ready()) return;
+    double sleep_start = now_us();
     pthread_mutex_lock(&pool.mutex);
     atomic_store(&pool.caller_sleeping, 1);
     while (!ready()) pthread_cond_wait(&pool.caller, &pool.mutex);
     atomic_store(&pool.caller_sleeping, 0);
     pthread_mutex_unlock(&pool.mutex);
+    caller_share.slept_us += now_us() - sleep_start;
 }
 
 // Thread `self` runs chunks of its own share, then of the others' shares, until none is left.
@@ -204,7 +250,8 @@ static long run_chunks(int self) {
 }
 
 // Waits until a job newer than `seen` is published (or the pool stops); returns its generation.
-static unsigned long wait_for_job(unsigned long seen) {
+// Time asleep is added to share->slept_us.
+static unsigned long wait_for_job(unsigned long seen, PoolCpuShare *share) {
     unsigned long g;
     double start = now_us();
     for (unsigned turn = 1;; turn++) {
@@ -215,12 +262,14 @@ static unsigned long wait_for_job(unsigned long seen) {
     // Sleep. Counting ourselves a sleeper before the last look at `generation` means a caller
     // that publishes meanwhile sees the count and wakes us (it takes the mutex, which we hold
     // until pthread_cond_wait releases it).
+    double sleep_start = now_us();
     pthread_mutex_lock(&pool.mutex);
     atomic_fetch_add(&pool.sleepers, 1);
     while (((g = atomic_load(&pool.generation)) == seen || g % 2 == 1) && !atomic_load(&pool.stop))
         pthread_cond_wait(&pool.wake, &pool.mutex);
     atomic_fetch_sub(&pool.sleepers, 1);
     pthread_mutex_unlock(&pool.mutex);
+    share->slept_us += now_us() - sleep_start;
     return g;
 }
 
@@ -232,8 +281,11 @@ static void *worker_main(void *arg) {
     thread_index = (int)(long)arg;
     inside_parallel_for = 1;
     unsigned long seen = 0;
+    long jobs_seen = 0;
+    PoolCpuShare share;
+    cpu_share_start(&share);
     for (;;) {
-        unsigned long g = wait_for_job(seen);
+        unsigned long g = wait_for_job(seen, &share);
         if (atomic_load(&pool.stop)) return NULL;
         atomic_fetch_add(&pool.in_job, 1);
         if (atomic_load(&pool.generation) != g) {  // the caller is already rewriting it: not ours to read
@@ -248,6 +300,7 @@ static void *worker_main(void *arg) {
         } else {
             run_chunks(thread_index);
         }
+        if (++jobs_seen % SAMPLE_EVERY_JOBS == 0 && cpu_share_starved(&share)) atomic_store(&worker_starved, 1);
         leave_job();
     }
 }
@@ -307,8 +360,9 @@ void pool_shutdown(void) {
     backoff_jobs = BACKOFF_MIN_JOBS;
     good_streak = 0;
     late_jobs = 0;
-    parallel_jobs = samples = 0;
-    sampled_cpu_us = sampled_wall_us = 0;
+    parallel_jobs = 0;
+    caller_share = (PoolCpuShare){0, 0, 0, 0};  // started at the first parallel job
+    atomic_store(&worker_starved, 0);
     pthread_mutex_destroy(&pool.mutex);
     pthread_cond_destroy(&pool.wake);
     pthread_cond_destroy(&pool.caller);
@@ -322,7 +376,7 @@ void parallel_for(long n, long grain, ParallelFn fn, void *ctx) {
     long n_chunks = (n + grain - 1) / grain;
     bool serial = pool.workers == NULL || pool.n_threads == 1 || n_chunks == 1 || inside_parallel_for;
     if (!serial && jobs_alone_left > 0) {  // backing off from a busy machine (see above)
-        jobs_alone_left--;
+        if (--jobs_alone_left == 0) cpu_share_start(&caller_share);  // the next window measures the threads
         atomic_fetch_add_explicit(&stats_jobs_alone, 1, memory_order_relaxed);
         serial = true;
     }
@@ -354,25 +408,16 @@ void parallel_for(long n, long grain, ParallelFn fn, void *ctx) {
         pthread_mutex_unlock(&pool.mutex);
     }
 
-    bool sample = ++parallel_jobs % SAMPLE_EVERY_JOBS == 0;
-    double cpu_start = sample ? thread_cpu_us() : 0, wall_start = sample ? now_us() : 0;
     inside_parallel_for = 1;
     long ran = run_chunks(0);
     inside_parallel_for = 0;
-    if (sample) {
-        sampled_cpu_us += thread_cpu_us() - cpu_start;
-        sampled_wall_us += now_us() - wall_start;
-        if (++samples == SAMPLES_PER_WINDOW) {
-            bool starved = sampled_cpu_us < MIN_CPU_SHARE * sampled_wall_us;
-            samples = 0;
-            sampled_cpu_us = sampled_wall_us = 0;
-            if (starved) back_off();
-        }
-    }
 
     double start = now_us();
     caller_wait(all_chunks_done);
     double end = now_us();
+    if (caller_share.wall_mark == 0) cpu_share_start(&caller_share);
+    bool busy = ++parallel_jobs % SAMPLE_EVERY_JOBS == 0 && cpu_share_starved(&caller_share);
+    busy |= atomic_exchange(&worker_starved, 0);
     // A worker is late when the caller waited much longer than one of its own chunks took: a chunk
     // in progress elsewhere should end within about that time. One late job proves nothing (an
     // idle virtual machine also pauses a thread now and then); LATE_JOBS of them, each within
@@ -380,12 +425,13 @@ void parallel_for(long n, long grain, ParallelFn fn, void *ctx) {
     double wait = end - start, chunk = (start - job_start) / (ran > 0 ? (double)ran : 1.0);
     if (wait > LATE_MICROSECONDS && wait > 2 * chunk) {
         good_streak = 0;
-        if (++late_jobs >= LATE_JOBS) back_off();
+        if (++late_jobs >= LATE_JOBS) busy = true;
     } else {
         good_streak++;
         if (good_streak >= LATE_WINDOW_JOBS) late_jobs = 0;
         if (good_streak >= GOOD_STREAK_JOBS) backoff_jobs = BACKOFF_MIN_JOBS;
     }
+    if (busy) back_off();
     if (stats) {
         atomic_fetch_add(&stats_jobs, 1);
         atomic_fetch_add(&stats_caller_jobs_ns, (unsigned long long)((end - job_start) * 1e3));

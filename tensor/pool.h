@@ -35,6 +35,22 @@ float *pool_scratch(size_t n_floats);
 // Bytes held by all threads' scratch buffers (for peak-memory reports).
 size_t pool_scratch_bytes(void);
 
+// ---- sharing the machine (pool.c explains the policy)
+
+// A thread's share of its core, over windows of wall time. The pool keeps one for the caller and
+// one per worker, and runs jobs on the caller alone for a while when one of them is starved.
+// Times in microseconds.
+typedef struct PoolCpuShare {
+    double cpu_mark, wall_mark;  // the thread's processor time and the wall time when the window began
+    double slept_us;             // of the wall time since, spent asleep waiting for work (not starving)
+    int low_windows;             // windows in a row in which the thread got less than its share
+} PoolCpuShare;
+
+void pool_cpu_share_start(PoolCpuShare *s, double cpu_us, double wall_us);
+// Given the thread's processor time and the wall time now: true when two whole windows (20 ms
+// each) in a row gave the thread less than 85% of the time it was awake, i.e. it shares its core.
+bool pool_cpu_share_starved(PoolCpuShare *s, double cpu_us, double wall_us);
+
 // ---- where the time goes (hyena bench train --profile)
 
 // Totals since pool_stats_enable(true). The caller's time inside parallel_for is its share of the

@@ -137,6 +137,30 @@ START_TEST(test_parallel_for_nested_call_runs_serially) {
 }
 END_TEST
 
+// The pool works alone for a while when a thread gets less than 85% of its core in two 20 ms
+// windows in a row (tensor/pool.c). Readings are fed by hand: the policy, not the clock.
+START_TEST(test_pool_cpu_share_needs_two_low_windows_in_a_row) {
+    PoolCpuShare s;
+    pool_cpu_share_start(&s, 0, 0);
+    ck_assert(!pool_cpu_share_starved(&s, 5000, 10000));   // half a window: not judged yet
+    ck_assert(!pool_cpu_share_starved(&s, 10000, 20000));  // 50%: one low window proves nothing
+    ck_assert(pool_cpu_share_starved(&s, 20000, 40000));   // 50% again: sharing its core
+    ck_assert(!pool_cpu_share_starved(&s, 30000, 60000));  // a new count starts
+    ck_assert(!pool_cpu_share_starved(&s, 49000, 80000));  // 95%: the count is back at zero
+    ck_assert(!pool_cpu_share_starved(&s, 59000, 100000));
+}
+END_TEST
+
+START_TEST(test_pool_cpu_share_does_not_count_sleep_as_starving) {
+    PoolCpuShare s;
+    pool_cpu_share_start(&s, 0, 0);
+    for (int w = 1; w <= 4; w++) {
+        s.slept_us = 10000;  // asleep for want of work half of every window, busy the other half
+        ck_assert(!pool_cpu_share_starved(&s, 10000.0 * w, 20000.0 * w));
+    }
+}
+END_TEST
+
 // ---------------------------------------------------------------- the PRNG
 
 START_TEST(test_rng_same_seed_gives_same_stream) {
@@ -455,6 +479,8 @@ Suite *tensor_suite(void) {
     tcase_add_test(tc, test_arena_calloc_zeroes_reused_memory);
     tcase_add_test(tc, test_parallel_for_visits_every_index_once);
     tcase_add_test(tc, test_parallel_for_nested_call_runs_serially);
+    tcase_add_test(tc, test_pool_cpu_share_needs_two_low_windows_in_a_row);
+    tcase_add_test(tc, test_pool_cpu_share_does_not_count_sleep_as_starving);
     tcase_add_test(tc, test_rng_same_seed_gives_same_stream);
     tcase_add_test(tc, test_rng_saved_state_continues_the_stream);
     tcase_add_test(tc, test_rng_distributions_have_the_right_moments);
