@@ -90,6 +90,9 @@ mutants=(
   "hyena/model.c|rows, 1, &n_rows);|rows, 1, (int[]){n_rows - 1});"
   "train/checkpoint.c|put(&w, \"attention_short_conv\", \"%d\", m->cfg.attention_short_conv);|"
   "train/plot.c|const char *dash = style.dashed ? \" stroke-dasharray=\\\"6 4\\\"\" : \"\";|const char *dash = \"\";"
+  # the pool's busy-machine test: one low window must not be enough, sleeping is not starving
+  "tensor/pool.c|bool starved = s->low_windows >= LOW_WINDOWS;|bool starved = s->low_windows >= 1;"
+  "tensor/pool.c|double awake = wall_us - s->wall_mark - s->slept_us;|double awake = wall_us - s->wall_mark;"
 )
 
 work=$(mktemp -d /tmp/hyena-mutate-XXXXXX)
