@@ -69,10 +69,10 @@
 // (one job) is either all or nothing. Both kinds of thread must check: when the caller shares
 // its core with the worker, each runs at half speed yet neither is ever late for the other; and
 // when the worker's chunks are long (milliseconds at context 8192), a preempted worker finishes
-// within "twice a chunk" and is never late either. (Measured before these checks, with
-// `hyena bench train --background-load`: 2 threads 1.5x slower than 1 at context 64, 1.2x at
-// 8192.) Reading a thread's processor time is a system call, about a microsecond here: it is
-// read once per window, and the wall clock only every SAMPLE_EVERY_JOBS jobs.
+// within "twice a chunk" and is never late either. (`hyena bench train --background-load`: with
+// the caller's check alone, 2 threads were 1.2x slower than 1 at context 1024 and 8192; workers
+// sampling single jobs made it 1.2-1.5x at 64.) A thread's processor time is a system call (1.3
+// us here): it is read once per window, and the wall clock only every SAMPLE_EVERY_JOBS jobs.
 #define SHARE_WINDOW_US 20000
 #define LOW_WINDOWS 2
 #define SAMPLE_EVERY_JOBS 16
