@@ -5,7 +5,7 @@
 //   y = s * a      ga += s * g
 //   y = exp(a)     ga += g * y             y = log(a)    ga += g / a
 //   y = sin(a)     ga += g * cos(a)        y = tanh(a)   ga += g * (1 - y^2)
-//   y = gelu(a)    ga += g * gelu'(a)
+//   y = gelu(a)    ga += g * gelu'(a)   (gelu' from Phi(a), saved by the forward)
 #include <math.h>
 #include <string.h>
 
@@ -142,8 +142,21 @@ static void unary_grad_chunk(void *ctx, long begin, long end) {
     case UNARY_LOG: for (long i = begin; i < end; i++) ga[i] += g[i] / a[i]; break;
     case UNARY_SIN: for (long i = begin; i < end; i++) ga[i] += g[i] * cosf(a[i]); break;
     case UNARY_TANH: for (long i = begin; i < end; i++) ga[i] += g[i] * (1.0f - y[i] * y[i]); break;
-    case UNARY_GELU: for (long i = begin; i < end; i++) ga[i] += g[i] * gelu_derivative(a[i]); break;
+    case UNARY_GELU: break;  // not reached: GELU's backward is gelu_backward, given Phi(a)
     }
+}
+
+// GELU's own: the forward saved Phi(a), which is most of the derivative's cost.
+typedef struct GeluGradJob {
+    float *ga;
+    const float *g, *a, *cdf;
+} GeluGradJob;
+
+static void gelu_grad_chunk(void *ctx, long begin, long end) {
+    const GeluGradJob *j = ctx;
+    float *restrict ga = j->ga;
+    const float *restrict g = j->g, *restrict a = j->a, *restrict cdf = j->cdf;
+    for (long i = begin; i < end; i++) ga[i] += g[i] * gelu_derivative_given_cdf(a[i], cdf[i]);
 }
 
 static void unary_grad(Node *n, UnaryOp op) {
@@ -155,7 +168,10 @@ static void exp_backward(Node *n) { unary_grad(n, UNARY_EXP); }
 static void log_backward(Node *n) { unary_grad(n, UNARY_LOG); }
 static void sin_backward(Node *n) { unary_grad(n, UNARY_SIN); }
 static void tanh_backward(Node *n) { unary_grad(n, UNARY_TANH); }
-static void gelu_backward(Node *n) { unary_grad(n, UNARY_GELU); }
+static void gelu_backward(Node *n) {
+    GeluGradJob j = {n->in[0]->grad, n->out->grad, n->in[0]->value.data, n->saved[0].data};
+    parallel_for((long)n->out->value.size, ELEMS_PER_CHUNK, gelu_grad_chunk, &j);
+}
 
 static Var *unary_op(Tape *tape, Var *a, UnaryOp op, const char *name, BackwardFn backward) {
     Var *y = ag_new_var(tape, a->value.rank, a->value.shape, name);
@@ -168,4 +184,18 @@ Var *ag_exp(Tape *tape, Var *a) { return unary_op(tape, a, UNARY_EXP, "exp", exp
 Var *ag_log(Tape *tape, Var *a) { return unary_op(tape, a, UNARY_LOG, "log", log_backward); }
 Var *ag_sin(Tape *tape, Var *a) { return unary_op(tape, a, UNARY_SIN, "sin", sin_backward); }
 Var *ag_tanh(Tape *tape, Var *a) { return unary_op(tape, a, UNARY_TANH, "tanh", tanh_backward); }
-Var *ag_gelu(Tape *tape, Var *a) { return unary_op(tape, a, UNARY_GELU, "gelu", gelu_backward); }
+// Phi(a) is kept for the backward only when there will be one (ag_record's condition), so that
+// evaluation and generation pay neither its memory nor its store.
+Var *ag_gelu(Tape *tape, Var *a) {
+    Var *y = ag_new_var(tape, a->value.rank, a->value.shape, "gelu");
+    if (!tape->recording || !a->requires_grad) {
+        unary(y->value.data, a->value.data, (long)a->value.size, UNARY_GELU);
+        ag_record(tape, "gelu", gelu_backward, y, 1, &a);
+        return y;
+    }
+    Tensor cdf = tensor_new(tape->arena, a->value.rank, a->value.shape);
+    gelu_with_cdf(y->value.data, cdf.data, a->value.data, (long)a->value.size);
+    Node *n = ag_record(tape, "gelu", gelu_backward, y, 1, &a);
+    n->saved[0] = cdf;
+    return y;
+}

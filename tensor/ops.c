@@ -187,6 +187,28 @@ void unary(float *out, const float *a, long n, UnaryOp op) {
     parallel_for(n, ELEMS_PER_CHUNK, unary_chunk, &j);
 }
 
+typedef struct GeluJob {
+    float *out, *cdf;
+    const float *a;
+} GeluJob;
+
+// x * Phi(x) is gelu() of vmath.h written out, so that Phi is kept: the bits are gelu()'s.
+static void gelu_with_cdf_chunk(void *ctx, long begin, long end) {
+    const GeluJob *j = ctx;
+    float *restrict out = j->out, *restrict cdf = j->cdf;
+    const float *restrict a = j->a;
+    for (long i = begin; i < end; i++) {
+        float phi = normal_cdf(a[i]);
+        cdf[i] = phi;
+        out[i] = a[i] * phi;
+    }
+}
+
+void gelu_with_cdf(float *out, float *cdf, const float *a, long n) {
+    GeluJob j = {out, cdf, a};
+    parallel_for(n, ELEMS_PER_CHUNK, gelu_with_cdf_chunk, &j);
+}
+
 static void scale_chunk(void *ctx, long begin, long end) {
     const UnaryJob *j = ctx;
     for (long i = begin; i < end; i++) j->out[i] = j->s * j->a[i];

@@ -31,6 +31,9 @@ void scale(float *out, const float *a, float s, long n);
 // out = f(a) elementwise; GELU is the exact one, x * Phi(x) (PyTorch's default), computed by
 // gelu() in vmath.h so that the loop vectorizes.
 void unary(float *out, const float *a, long n, UnaryOp op);
+// out = gelu(a), with the same bits as unary(UNARY_GELU), and cdf = Phi(a), which the backward
+// needs (gelu_derivative_given_cdf).
+void gelu_with_cdf(float *out, float *cdf, const float *a, long n);
 
 // out[r] = sum_c a[r, c]             a: [rows, cols], out: [rows]   (summed in double)
 void sum_last(float *out, const float *a, long rows, long cols);

@@ -12,6 +12,7 @@
 #include "../autograd/ops.h"
 #include "../tensor/pool.h"
 #include "../tensor/rng.h"
+#include "../tensor/vmath.h"
 #include "suites.h"
 
 typedef struct Graph {
@@ -153,6 +154,30 @@ START_TEST(test_unary_maps_match_their_exact_derivatives_in_double) {
     check_unary_exactly("sin", build_sin, sin, cos_of, -6, 6);
     check_unary_exactly("tanh", build_tanh, tanh, tanh_derivative, -4, 4);
     check_unary_exactly("gelu", build_gelu, gelu_exact, gelu_exact_derivative, -6, 6);
+}
+END_TEST
+
+// Training records GELU and keeps Phi(a) for its backward; evaluation and generation do not
+// record. Both must give the same values, or a model would score differently than it trained.
+START_TEST(test_gelu_gives_the_same_bits_recording_or_not) {
+    int n = 20001;  // several chunks of the threaded loop
+    Var *a = random_param("a", 1, (int[]){n}, -9, 9);
+    Arena arena;
+    Tape tape;
+    arena_init(&arena, 0);
+    tape_init(&tape, &arena);
+    Var *recorded = ag_gelu(&tape, a);
+    ck_assert_ptr_nonnull(recorded->node);
+    tape.recording = false;
+    Var *plain = ag_gelu(&tape, a);
+    ck_assert_ptr_null(plain->node);
+    for (int i = 0; i < n; i++) {
+        ck_assert_msg(memcmp(&recorded->value.data[i], &plain->value.data[i], sizeof(float)) == 0,
+                      "gelu(%.9g): %.9g recorded, %.9g not", a->value.data[i], recorded->value.data[i],
+                      plain->value.data[i]);
+        ck_assert_float_eq(recorded->node->saved[0].data[i], normal_cdf(a->value.data[i]));
+    }
+    arena_free(&arena);
 }
 END_TEST
 
@@ -558,6 +583,7 @@ Suite *autograd_suite(void) {
     tcase_add_test(tc, test_mul_backward_of_long_same_shape_arrays_is_exact_in_every_chunk);
     tcase_add_test(tc, test_gradcheck_scale);
     tcase_add_test(tc, test_gradcheck_unary_maps);
+    tcase_add_test(tc, test_gelu_gives_the_same_bits_recording_or_not);
     tcase_add_test(tc, test_unary_maps_match_their_exact_derivatives_in_double);
     tcase_add_test(tc, test_gradcheck_matmul_non_square_with_leading_axes);
     tcase_add_test(tc, test_gradcheck_matmul_bt_non_square);
