@@ -5,88 +5,112 @@
 //   gw[c, k]    += sum_{b,t} gy[b, t, c] x[b, t - P + k, c]
 //   gbias[c]    += sum_{b,t} gy[b, t, c]
 // Rows (b, t) are independent in the forward pass and in gx: threads take rows. gw and gbias
-// sum over every row: threads take channels, each summing its rows in order (deterministic).
+// sum over every row: each block of CONV_ROW_BLOCK rows sums its own part (threads take blocks),
+// then the parts are added block by block, in order: the same bits for any thread count.
+//
+// The weights are used transposed, wt[k, c] = w[c, k], so that the loop over channels reads
+// them contiguously: read in place, w[c * K + k] is one float every K, which does not vectorize.
 #include <string.h>
 
 #include "../tensor/pool.h"
 #include "ops.h"
 
+#define CONV_ROW_BLOCK 64  // rows per partial sum of gw and gbias: few enough to sum in float
+
 typedef struct CausalConvJob {
-    float *y, *gx, *gw, *gbias;
-    const float *x, *w, *bias, *gy;
+    float *y, *gx, *partials;  // partials: [blocks][K + 1][C], gw then gbias
+    const float *x, *wt, *bias, *gy;
     int B, L, C, K;
 } CausalConvJob;
 
+static float *transposed_weights(Arena *arena, const float *w, int C, int K) {
+    float *wt = arena_alloc(arena, sizeof(float) * (size_t)C * (size_t)K);
+    for (int c = 0; c < C; c++)
+        for (int k = 0; k < K; k++) wt[(long)k * C + c] = w[(long)c * K + k];
+    return wt;
+}
+
 static void conv_rows(void *ctx, long begin, long end) {
     const CausalConvJob *j = ctx;
-    int P = j->K - 1;
+    int P = j->K - 1, C = j->C;
     for (long row = begin; row < end; row++) {
         int t = (int)(row % j->L);
-        const float *xb = j->x + (row - t) * j->C;  // the start of this row's sequence
-        float *y = j->y + row * j->C;
-        for (int c = 0; c < j->C; c++) y[c] = j->bias[c];
+        const float *xb = j->x + (row - t) * C;  // the start of this row's sequence
+        float *restrict y = j->y + row * C;
+        for (int c = 0; c < C; c++) y[c] = j->bias[c];
         for (int k = 0; k < j->K; k++) {
             int s = t - P + k;
             if (s < 0) continue;
-            for (int c = 0; c < j->C; c++) y[c] += j->w[c * j->K + k] * xb[(long)s * j->C + c];
+            const float *restrict wk = j->wt + (long)k * C, *restrict xs = xb + (long)s * C;
+            for (int c = 0; c < C; c++) y[c] += wk[c] * xs[c];
         }
     }
 }
 
 static void conv_grad_rows(void *ctx, long begin, long end) {
     const CausalConvJob *j = ctx;
-    int P = j->K - 1;
+    int P = j->K - 1, C = j->C;
     for (long row = begin; row < end; row++) {
         int s = (int)(row % j->L);
-        const float *gyb = j->gy + (row - s) * j->C;
-        float *gx = j->gx + row * j->C;
+        const float *gyb = j->gy + (row - s) * C;
+        float *restrict gx = j->gx + row * C;
         for (int k = 0; k < j->K; k++) {
             int t = s + P - k;
             if (t >= j->L) continue;
-            for (int c = 0; c < j->C; c++) gx[c] += j->w[c * j->K + k] * gyb[(long)t * j->C + c];
+            const float *restrict wk = j->wt + (long)k * C, *restrict gyt = gyb + (long)t * C;
+            for (int c = 0; c < C; c++) gx[c] += wk[c] * gyt[c];
         }
     }
 }
 
-// Threads take blocks of CONV_CHANNEL_BLOCK neighbouring channels. Each block walks the rows in
-// order and adds a whole row segment at a time: contiguous loads that vectorize, where one channel
-// at a time would read one float per row, C floats apart. Every sum still runs over the rows in
-// the same order, in double, whatever the thread count.
-#define CONV_CHANNEL_BLOCK 16
-
-static void conv_grad_channels(void *ctx, long begin, long end) {
+// One block of rows: its part of gw and gbias, read row by row with unit stride.
+static void conv_grad_row_blocks(void *ctx, long begin, long end) {
     const CausalConvJob *j = ctx;
-    int P = j->K - 1;
+    int P = j->K - 1, C = j->C;
+    long rows = (long)j->B * j->L;
     for (long blk = begin; blk < end; blk++) {
-        int c0 = (int)blk * CONV_CHANNEL_BLOCK;
-        int nc = j->C - c0 < CONV_CHANNEL_BLOCK ? j->C - c0 : CONV_CHANNEL_BLOCK;
-        double gb[CONV_CHANNEL_BLOCK] = {0}, gw[16][CONV_CHANNEL_BLOCK] = {{0}};
-        for (int b = 0; b < j->B; b++)
-            for (int t = 0; t < j->L; t++) {
-                const float *g = j->gy + ((long)b * j->L + t) * j->C + c0;
-                for (int c = 0; c < nc; c++) gb[c] += g[c];
-                for (int k = 0; k < j->K; k++) {
-                    int s = t - P + k;
-                    if (s < 0) continue;
-                    const float *xs = j->x + ((long)b * j->L + s) * j->C + c0;
-                    for (int c = 0; c < nc; c++) gw[k][c] += (double)g[c] * xs[c];
-                }
+        float *restrict part = j->partials + blk * (j->K + 1) * (long)C;
+        memset(part, 0, sizeof(float) * (size_t)(j->K + 1) * (size_t)C);
+        float *restrict gb = part + (long)j->K * C;
+        long last = (blk + 1) * CONV_ROW_BLOCK < rows ? (blk + 1) * CONV_ROW_BLOCK : rows;
+        for (long row = blk * CONV_ROW_BLOCK; row < last; row++) {
+            int t = (int)(row % j->L);
+            const float *restrict g = j->gy + row * C;
+            for (int c = 0; c < C; c++) gb[c] += g[c];
+            for (int k = 0; k < j->K; k++) {
+                int s = t - P + k;
+                if (s < 0) continue;
+                const float *restrict xs = j->x + (row - t + s) * C;
+                float *restrict gwk = part + (long)k * C;
+                for (int c = 0; c < C; c++) gwk[c] += g[c] * xs[c];
             }
-        for (int c = 0; c < nc; c++) {
-            if (j->gbias) j->gbias[c0 + c] += (float)gb[c];
-            if (j->gw)
-                for (int k = 0; k < j->K; k++) j->gw[(c0 + c) * j->K + k] += (float)gw[k][c];
         }
     }
 }
 
 static void causal_conv_backward(Node *n) {
     Var *x = n->in[0], *w = n->in[1], *bias = n->in[2];
-    CausalConvJob j = {NULL, x->requires_grad ? x->grad : NULL, w->requires_grad ? w->grad : NULL,
-                       bias->requires_grad ? bias->grad : NULL, x->value.data, w->value.data, bias->value.data,
-                       n->out->grad, x->value.shape[0], x->value.shape[1], x->value.shape[2], n->ints[0]};
-    if (j.gx) parallel_for((long)j.B * j.L, 64, conv_grad_rows, &j);
-    if (j.gw || j.gbias) parallel_for((j.C + CONV_CHANNEL_BLOCK - 1) / CONV_CHANNEL_BLOCK, 1, conv_grad_channels, &j);
+    int B = x->value.shape[0], L = x->value.shape[1], C = x->value.shape[2], K = n->ints[0];
+    CausalConvJob j = {NULL, NULL, NULL, x->value.data, transposed_weights(n->tape->arena, w->value.data, C, K),
+                       bias->value.data, n->out->grad, B, L, C, K};
+    if (x->requires_grad) {
+        j.gx = x->grad;
+        parallel_for((long)B * L, 64, conv_grad_rows, &j);
+    }
+    if (!w->requires_grad && !bias->requires_grad) return;
+    long blocks = ((long)B * L + CONV_ROW_BLOCK - 1) / CONV_ROW_BLOCK;
+    j.partials = arena_alloc(n->tape->arena, sizeof(float) * (size_t)blocks * (size_t)(K + 1) * (size_t)C);
+    parallel_for(blocks, 1, conv_grad_row_blocks, &j);
+    // The blocks' parts, added in block order in double (there can be thousands of blocks).
+    for (int c = 0; c < C; c++) {
+        for (int k = 0; k <= K; k++) {
+            if (k < K ? !w->requires_grad : !bias->requires_grad) continue;
+            double sum = 0;
+            for (long blk = 0; blk < blocks; blk++) sum += j.partials[(blk * (K + 1) + k) * C + c];
+            if (k < K) w->grad[(long)c * K + k] += (float)sum;
+            else bias->grad[c] += (float)sum;
+        }
+    }
 }
 
 Var *ag_causal_conv(Tape *tape, Var *x, Var *w, Var *bias) {
@@ -98,8 +122,8 @@ Var *ag_causal_conv(Tape *tape, Var *x, Var *w, Var *bias) {
     if (bias->value.rank != 1 || bias->value.shape[0] != C)
         ag_shape_error("causal_conv", "bias must be [C]", &x->value, &bias->value);
     Var *y = ag_new_var(tape, 3, x->value.shape, "causal_conv");
-    CausalConvJob j = {y->value.data, NULL, NULL, NULL, x->value.data, w->value.data, bias->value.data, NULL,
-                       x->value.shape[0], x->value.shape[1], C, K};
+    CausalConvJob j = {y->value.data, NULL, NULL, x->value.data, transposed_weights(tape->arena, w->value.data, C, K),
+                       bias->value.data, NULL, x->value.shape[0], x->value.shape[1], C, K};
     parallel_for((long)j.B * j.L, 64, conv_rows, &j);
     Node *n = ag_record(tape, "causal_conv", causal_conv_backward, y, 3, (Var *[]){x, w, bias});
     if (n) n->ints[0] = K;

@@ -370,6 +370,13 @@ START_TEST(test_causal_conv_matches_reference) {
     input(&c, "w", 2, (int[]){5, 3}, -1, 1);
     input(&c, "bias", 1, (int[]){5}, -1, 1);
     assert_matches_reference(op_causal_conv, ref_causal_conv, &c);
+    // 150 rows: gw and gbias are summed in blocks of 64 rows (64, 64, then 22), and the blocks
+    // start in the middle of a sequence, so a tap that reaches back crosses a block's start.
+    Case many = {0};
+    input(&many, "x", 3, (int[]){3, 50, 5}, -1, 1);
+    input(&many, "w", 2, (int[]){5, 4}, -1, 1);
+    input(&many, "bias", 1, (int[]){5}, -1, 1);
+    assert_matches_reference(op_causal_conv, ref_causal_conv, &many);
 }
 END_TEST
 
