@@ -38,7 +38,7 @@ mutants=(
   "autograd/op_slice.c|for (long i = 0; i < n; i++) a[i] += y[i];|for (long i = 0; i < n; i++) a[i] = y[i];"
   "autograd/op_reduce.c|for (long c = 0; c < cols; c++) a->grad[r * cols + c] += g;|for (long c = 1; c < cols; c++) a->grad[r * cols + c] += g;"
   "autograd/op_layernorm.c|float xhat = (x[c] - mean) * rstd, dxhat = g[c] * j->gamma[c];|float xhat = (x[c] - mean) * rstd, dxhat = g[c];"
-  "autograd/op_causal_conv.c|int P = j->K - 1;|int P = j->K - 2;"
+  "autograd/op_causal_conv.c|int P = j->K - 1, C = j->C;|int P = j->K - 2, C = j->C;"
   "autograd/op_attention.c|for (int s = 0; s <= t; s++) row[s] = scale * prow[s] * (row[s] - (float)dot);|for (int s = 0; s <= t; s++) row[s] = prow[s] * (row[s] - (float)dot);"
   "autograd/op_attention.c|float scale = 1.0f / sqrtf((float)hd);|float scale = 1.0f / (float)hd;"
   "autograd/op_fftconv.c|add_skip(j->gu + off, j->gy + off, j->bias + d0, j->L, j->D, g);|(void)0;"
@@ -93,6 +93,11 @@ mutants=(
   # the pool's busy-machine test: one low window must not be enough, sleeping is not starving
   "tensor/pool.c|bool starved = s->low_windows >= LOW_WINDOWS;|bool starved = s->low_windows >= 1;"
   "tensor/pool.c|double awake = wall_us - s->wall_mark - s->slept_us;|double awake = wall_us - s->wall_mark;"
+  # GELU's backward given Phi by its forward; the short conv's transposed weights and row blocks
+  "tensor/ops.c|cdf[i] = phi;|cdf[i] = 0.5f * phi;"
+  "tensor/ops.c|out[i] = a[i] * phi;|out[i] = a[i] * normal_cdf(a[i] + 1e-6f);"
+  "autograd/op_causal_conv.c|wt[(long)k * C + c] = w[(long)c * K + k];|wt[(long)k * C + c] = w[(long)k * C + c];"
+  "autograd/op_causal_conv.c|for (long row = blk * CONV_ROW_BLOCK; row < last; row++) {|for (long row = blk * CONV_ROW_BLOCK + 1; row < last; row++) {"
 )
 
 work=$(mktemp -d /tmp/hyena-mutate-XXXXXX)
