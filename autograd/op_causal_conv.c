@@ -88,28 +88,31 @@ static void conv_grad_row_blocks(void *ctx, long begin, long end) {
     }
 }
 
+// Row (k, c) of the blocks' parts ([blocks][K + 1][C]), added in block order, in double: there
+// are B*L/64 blocks, thousands at long contexts.
+static float sum_of_parts(const float *partials, long blocks, int K, int C, int k, int c) {
+    double sum = 0;
+    for (long blk = 0; blk < blocks; blk++) sum += partials[(blk * (K + 1) + k) * C + c];
+    return (float)sum;
+}
+
 static void causal_conv_backward(Node *n) {
     Var *x = n->in[0], *w = n->in[1], *bias = n->in[2];
     int B = x->value.shape[0], L = x->value.shape[1], C = x->value.shape[2], K = n->ints[0];
-    CausalConvJob j = {NULL, NULL, NULL, x->value.data, transposed_weights(n->tape->arena, w->value.data, C, K),
-                       bias->value.data, n->out->grad, B, L, C, K};
+    CausalConvJob j = {NULL, NULL, NULL, x->value.data, NULL, bias->value.data, n->out->grad, B, L, C, K};
     if (x->requires_grad) {
         j.gx = x->grad;
+        j.wt = transposed_weights(n->tape->arena, w->value.data, C, K);
         parallel_for((long)B * L, 64, conv_grad_rows, &j);
     }
     if (!w->requires_grad && !bias->requires_grad) return;
     long blocks = ((long)B * L + CONV_ROW_BLOCK - 1) / CONV_ROW_BLOCK;
     j.partials = arena_alloc(n->tape->arena, sizeof(float) * (size_t)blocks * (size_t)(K + 1) * (size_t)C);
     parallel_for(blocks, 1, conv_grad_row_blocks, &j);
-    // The blocks' parts, added in block order in double (there can be thousands of blocks).
     for (int c = 0; c < C; c++) {
-        for (int k = 0; k <= K; k++) {
-            if (k < K ? !w->requires_grad : !bias->requires_grad) continue;
-            double sum = 0;
-            for (long blk = 0; blk < blocks; blk++) sum += j.partials[(blk * (K + 1) + k) * C + c];
-            if (k < K) w->grad[(long)c * K + k] += (float)sum;
-            else bias->grad[c] += (float)sum;
-        }
+        if (w->requires_grad)
+            for (int k = 0; k < K; k++) w->grad[(long)c * K + k] += sum_of_parts(j.partials, blocks, K, C, k, c);
+        if (bias->requires_grad) bias->grad[c] += sum_of_parts(j.partials, blocks, K, C, K, c);
     }
 }
 

@@ -32,7 +32,7 @@ void scale(float *out, const float *a, float s, long n);
 // gelu() in vmath.h so that the loop vectorizes.
 void unary(float *out, const float *a, long n, UnaryOp op);
 // out = gelu(a), with the same bits as unary(UNARY_GELU), and cdf = Phi(a), which the backward
-// needs (gelu_derivative_given_cdf).
+// needs (gelu_derivative_given_cdf). The three arrays must not overlap (unary allows out == a).
 void gelu_with_cdf(float *out, float *cdf, const float *a, long n);
 
 // out[r] = sum_c a[r, c]             a: [rows, cols], out: [rows]   (summed in double)
