@@ -27,6 +27,19 @@ void fftconv_forward(float *y, const float *u, const float *h, const float *bias
 void fftconv_backward(float *gu, float *gh, float *gbias, const float *gy, const float *u, const float *h,
                       const float *bias, int B, int L, int D, FftconvPath path);
 
+// The same two, with the forward's spectra kept for the backward (what ag_fftconv does while
+// recording): the forward writes rfft(h) and rfft(u) to `spectra`, fftconv_spectra_floats(B, L, D)
+// floats, and the backward reads them there instead of transforming h and u again, which saves
+// two of its five transforms. Same bits as without. On the direct path `spectra` is not touched
+// (fftconv_uses_fft says which path a length takes).
+bool fftconv_uses_fft(FftconvPath path, int L);
+size_t fftconv_spectra_floats(int B, int L, int D);
+void fftconv_forward_keeping(float *y, float *spectra, const float *u, const float *h, const float *bias, int B,
+                             int L, int D, FftconvPath path);
+void fftconv_backward_from(const float *spectra, float *gu, float *gh, float *gbias, const float *gy,
+                           const float *u, const float *h, const float *bias, int B, int L, int D,
+                           FftconvPath path);
+
 // u: [B, L, D], h: [L, D], bias: [D]  ->  [B, L, D]
 Var *ag_fftconv(Tape *tape, Var *u, Var *h, Var *bias, FftconvPath path);
 

@@ -26,6 +26,7 @@ typedef struct FftconvJob {
     const float *u, *h, *bias, *gy;
     int B, L, D;
     FftconvPath path;
+    float *spectra;   // NULL, or where the forward keeps rfft(h) and rfft(u) for the backward
 } FftconvJob;
 
 static FftconvPath choose_path(FftconvPath path, int L) {
@@ -35,21 +36,21 @@ static FftconvPath choose_path(FftconvPath path, int L) {
 
 // ---------------------------------------------------------------- spectra of a channel group
 
-// a *= b (complex, elementwise over [bins][g])
-static void spectrum_mul(float *ar, float *ai, const float *br, const float *bi, long count) {
+// c = a * b (complex, elementwise over [bins][g])
+static void spectrum_mul(float *restrict cr, float *restrict ci, const float *ar, const float *ai, const float *br,
+                         const float *bi, long count) {
     for (long i = 0; i < count; i++) {
-        float r = ar[i] * br[i] - ai[i] * bi[i];
-        ai[i] = ar[i] * bi[i] + ai[i] * br[i];
-        ar[i] = r;
+        cr[i] = ar[i] * br[i] - ai[i] * bi[i];
+        ci[i] = ar[i] * bi[i] + ai[i] * br[i];
     }
 }
 
-// a = conj(b) * a
-static void spectrum_mul_conj(float *ar, float *ai, const float *br, const float *bi, long count) {
+// c = conj(b) * a
+static void spectrum_mul_conj(float *restrict cr, float *restrict ci, const float *ar, const float *ai,
+                              const float *br, const float *bi, long count) {
     for (long i = 0; i < count; i++) {
-        float r = br[i] * ar[i] + bi[i] * ai[i];
-        ai[i] = br[i] * ai[i] - bi[i] * ar[i];
-        ar[i] = r;
+        cr[i] = br[i] * ar[i] + bi[i] * ai[i];
+        ci[i] = br[i] * ai[i] - bi[i] * ar[i];
     }
 }
 
@@ -70,40 +71,77 @@ static void add_skip(float *y, const float *u, const float *bias, int L, int D, 
 
 // ---------------------------------------------------------------- the FFT path
 
-static void fft_forward_group(const FftconvJob *j, int d0, int g) {
+// The spectra one group of channels keeps between forward and backward: H, then U of each
+// sequence, each [bins][FFT_COLUMNS] real parts then imaginary parts (a last, narrower group
+// leaves the end of its rows unused). The backward needs exactly the transforms the forward
+// made of h and u; keeping them saves two of the eight transforms of a step.
+static long group_spectra_floats(int B, int L) {
+    long bins = fft_conv_size(L) / 2 + 1;
+    return (B + 1) * 2 * bins * FFT_COLUMNS;
+}
+
+size_t fftconv_spectra_floats(int B, int L, int D) {
+    long groups = (D + FFT_COLUMNS - 1) / FFT_COLUMNS;
+    return (size_t)(groups * group_spectra_floats(B, L));
+}
+
+// Where group `grp` keeps the spectrum of signal s: s = 0 is h, s = 1 + b is u of sequence b.
+static float *kept_spectrum(const FftconvJob *j, int grp, int s) {
+    long bins = fft_conv_size(j->L) / 2 + 1;
+    return j->spectra + grp * group_spectra_floats(j->B, j->L) + (long)s * 2 * bins * FFT_COLUMNS;
+}
+
+static void fft_forward_group(const FftconvJob *j, int grp, int d0, int g) {
     const FftPlan *plan = fft_plan(fft_conv_size(j->L));
     long bins = plan->n / 2 + 1, spec = bins * g;
     size_t work = fft_columns_scratch(plan, g);
-    float *scratch = pool_scratch(work + 4 * (size_t)spec);
-    float *hr = scratch + work, *hi = hr + spec, *ur = hi + spec, *ui = ur + spec;
+    float *scratch = pool_scratch(work + 6 * (size_t)spec);
+    float *hr = scratch + work, *hi = hr + spec, *ur = hi + spec, *ui = ur + spec, *yr = ui + spec, *yi = yr + spec;
+    if (j->spectra) {
+        hr = kept_spectrum(j, grp, 0);
+        hi = hr + spec;
+    }
     fft_rfft_columns(plan, j->h + d0, j->L, j->D, 1, g, hr, hi, scratch);
     for (int b = 0; b < j->B; b++) {
         long off = (long)b * j->L * j->D + d0;
+        if (j->spectra) {
+            ur = kept_spectrum(j, grp, 1 + b);
+            ui = ur + spec;
+        }
         fft_rfft_columns(plan, j->u + off, j->L, j->D, 1, g, ur, ui, scratch);
-        spectrum_mul(ur, ui, hr, hi, spec);
-        fft_irfft_columns(plan, ur, ui, g, j->y + off, j->L, j->D, 1, false, scratch);
+        spectrum_mul(yr, yi, ur, ui, hr, hi, spec);
+        fft_irfft_columns(plan, yr, yi, g, j->y + off, j->L, j->D, 1, false, scratch);
         add_skip(j->y + off, j->u + off, j->bias + d0, j->L, j->D, g);
     }
 }
 
-static void fft_backward_group(const FftconvJob *j, int d0, int g) {
+static void fft_backward_group(const FftconvJob *j, int grp, int d0, int g) {
     const FftPlan *plan = fft_plan(fft_conv_size(j->L));
     long bins = plan->n / 2 + 1, spec = bins * g;
     size_t work = fft_columns_scratch(plan, g);
     float *scratch = pool_scratch(work + 8 * (size_t)spec);
     float *hr = scratch + work, *hi = hr + spec, *ur = hi + spec, *ui = ur + spec;
     float *gr = ui + spec, *gi = gr + spec, *sr = gi + spec, *si = sr + spec;
-    fft_rfft_columns(plan, j->h + d0, j->L, j->D, 1, g, hr, hi, scratch);
+    if (j->spectra) {
+        hr = kept_spectrum(j, grp, 0);
+        hi = hr + spec;
+    } else {
+        fft_rfft_columns(plan, j->h + d0, j->L, j->D, 1, g, hr, hi, scratch);
+    }
     memset(sr, 0, 2 * (size_t)spec * sizeof(float));  // sr and si are adjacent
     for (int b = 0; b < j->B; b++) {
         long off = (long)b * j->L * j->D + d0;
         fft_rfft_columns(plan, j->gy + off, j->L, j->D, 1, g, gr, gi, scratch);
-        fft_rfft_columns(plan, j->u + off, j->L, j->D, 1, g, ur, ui, scratch);
-        if (j->gh) spectrum_add_conj_mul(sr, si, ur, ui, gr, gi, spec);
+        const float *kr = ur, *ki = ui;   // U of this sequence: kept by the forward, or made again
+        if (j->spectra) {
+            kr = kept_spectrum(j, grp, 1 + b);
+            ki = kr + spec;
+        } else if (j->gh) {
+            fft_rfft_columns(plan, j->u + off, j->L, j->D, 1, g, ur, ui, scratch);
+        }
+        if (j->gh) spectrum_add_conj_mul(sr, si, kr, ki, gr, gi, spec);
         if (j->gu) {
-            memcpy(ur, gr, (size_t)spec * sizeof(float));  // U is spent: reuse it for conj(H) * G
-            memcpy(ui, gi, (size_t)spec * sizeof(float));
-            spectrum_mul_conj(ur, ui, hr, hi, spec);
+            spectrum_mul_conj(ur, ui, gr, gi, hr, hi, spec);   // conj(H) * G, where U was
             fft_irfft_columns(plan, ur, ui, g, j->gu + off, j->L, j->D, 1, true, scratch);
         }
     }
@@ -159,7 +197,7 @@ static void forward_groups(void *ctx, long begin, long end) {
     for (long grp = begin; grp < end; grp++) {
         int d0 = (int)grp * FFT_COLUMNS, g = j->D - d0 < FFT_COLUMNS ? j->D - d0 : FFT_COLUMNS;
         if (j->path == FFTCONV_DIRECT) direct_forward_group(j, d0, g);
-        else fft_forward_group(j, d0, g);
+        else fft_forward_group(j, (int)grp, d0, g);
     }
 }
 
@@ -168,7 +206,7 @@ static void backward_groups(void *ctx, long begin, long end) {
     for (long grp = begin; grp < end; grp++) {
         int d0 = (int)grp * FFT_COLUMNS, g = j->D - d0 < FFT_COLUMNS ? j->D - d0 : FFT_COLUMNS;
         if (j->path == FFTCONV_DIRECT) direct_backward_group(j, d0, g);
-        else fft_backward_group(j, d0, g);
+        else fft_backward_group(j, (int)grp, d0, g);
         if (j->gu && j->path == FFTCONV_FFT)  // the skip term's input gradient (direct adds its own)
             for (int b = 0; b < j->B; b++) {
                 long off = (long)b * j->L * j->D + d0;
@@ -187,26 +225,42 @@ static void backward_groups(void *ctx, long begin, long end) {
     }
 }
 
+bool fftconv_uses_fft(FftconvPath path, int L) { return choose_path(path, L) == FFTCONV_FFT; }
+
+void fftconv_forward_keeping(float *y, float *spectra, const float *u, const float *h, const float *bias, int B,
+                             int L, int D, FftconvPath path) {
+    path = choose_path(path, L);
+    FftconvJob j = {y, NULL, NULL, NULL, u, h, bias, NULL, B, L, D, path, path == FFTCONV_FFT ? spectra : NULL};
+    parallel_for((D + FFT_COLUMNS - 1) / FFT_COLUMNS, 1, forward_groups, &j);
+}
+
 void fftconv_forward(float *y, const float *u, const float *h, const float *bias, int B, int L, int D,
                      FftconvPath path) {
-    FftconvJob j = {y, NULL, NULL, NULL, u, h, bias, NULL, B, L, D, choose_path(path, L)};
-    parallel_for((D + FFT_COLUMNS - 1) / FFT_COLUMNS, 1, forward_groups, &j);
+    fftconv_forward_keeping(y, NULL, u, h, bias, B, L, D, path);
+}
+
+void fftconv_backward_from(const float *spectra, float *gu, float *gh, float *gbias, const float *gy,
+                           const float *u, const float *h, const float *bias, int B, int L, int D,
+                           FftconvPath path) {
+    path = choose_path(path, L);
+    FftconvJob j = {NULL, gu, gh, gbias, u, h, bias, gy, B, L, D, path,
+                    path == FFTCONV_FFT ? (float *)spectra : NULL};   // only read
+    parallel_for((D + FFT_COLUMNS - 1) / FFT_COLUMNS, 1, backward_groups, &j);
 }
 
 void fftconv_backward(float *gu, float *gh, float *gbias, const float *gy, const float *u, const float *h,
                       const float *bias, int B, int L, int D, FftconvPath path) {
-    FftconvJob j = {NULL, gu, gh, gbias, u, h, bias, gy, B, L, D, choose_path(path, L)};
-    parallel_for((D + FFT_COLUMNS - 1) / FFT_COLUMNS, 1, backward_groups, &j);
+    fftconv_backward_from(NULL, gu, gh, gbias, gy, u, h, bias, B, L, D, path);
 }
 
 // ---------------------------------------------------------------- the autograd op
 
 static void ag_fftconv_backward(Node *n) {
     Var *u = n->in[0], *h = n->in[1], *bias = n->in[2];
-    fftconv_backward(u->requires_grad ? u->grad : NULL, h->requires_grad ? h->grad : NULL,
-                     bias->requires_grad ? bias->grad : NULL, n->out->grad, u->value.data, h->value.data,
-                     bias->value.data, u->value.shape[0], u->value.shape[1], u->value.shape[2],
-                     (FftconvPath)n->ints[0]);
+    fftconv_backward_from(n->saved[0].data, u->requires_grad ? u->grad : NULL, h->requires_grad ? h->grad : NULL,
+                          bias->requires_grad ? bias->grad : NULL, n->out->grad, u->value.data, h->value.data,
+                          bias->value.data, u->value.shape[0], u->value.shape[1], u->value.shape[2],
+                          (FftconvPath)n->ints[0]);
 }
 
 Var *ag_fftconv(Tape *tape, Var *u, Var *h, Var *bias, FftconvPath path) {
@@ -217,8 +271,18 @@ Var *ag_fftconv(Tape *tape, Var *u, Var *h, Var *bias, FftconvPath path) {
         ag_shape_error("fftconv", "h must be [L, D] for u: [B, L, D]", &u->value, &h->value);
     if (bias->value.shape[0] != D) ag_shape_error("fftconv", "bias must be [D]", &u->value, &bias->value);
     Var *y = ag_new_var(tape, 3, u->value.shape, "fftconv");
-    fftconv_forward(y->value.data, u->value.data, h->value.data, bias->value.data, B, L, D, path);
+    // The spectra are kept only when there will be a backward (ag_record's condition) that can
+    // use them: evaluation and generation pay neither their memory nor their stores.
+    Tensor spectra = {0};
+    bool grad = u->requires_grad || h->requires_grad || bias->requires_grad;
+    if (tape->recording && grad && fftconv_uses_fft(path, L))
+        spectra = tensor_new(tape->arena, 1, (int[]){(int)fftconv_spectra_floats(B, L, D)});
+    fftconv_forward_keeping(y->value.data, spectra.data, u->value.data, h->value.data, bias->value.data, B, L, D,
+                            path);
     Node *n = ag_record(tape, "fftconv", ag_fftconv_backward, y, 3, (Var *[]){u, h, bias});
-    if (n) n->ints[0] = (int)path;
+    if (n) {
+        n->ints[0] = (int)path;
+        n->saved[0] = spectra;
+    }
     return y;
 }
