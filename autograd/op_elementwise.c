@@ -133,6 +133,8 @@ typedef struct UnaryGradJob {
     UnaryOp op;
 } UnaryGradJob;
 
+#define UNARY_GRAD_BLOCK 256   // sin's derivative, cos(a), is made a block at a time on the stack
+
 static void unary_grad_chunk(void *ctx, long begin, long end) {
     const UnaryGradJob *j = ctx;
     const float *g = j->g, *a = j->a, *y = j->y;
@@ -140,7 +142,14 @@ static void unary_grad_chunk(void *ctx, long begin, long end) {
     switch (j->op) {
     case UNARY_EXP: for (long i = begin; i < end; i++) ga[i] += g[i] * y[i]; break;
     case UNARY_LOG: for (long i = begin; i < end; i++) ga[i] += g[i] / a[i]; break;
-    case UNARY_SIN: for (long i = begin; i < end; i++) ga[i] += g[i] * cosf(a[i]); break;
+    case UNARY_SIN:
+        for (long i0 = begin; i0 < end; i0 += UNARY_GRAD_BLOCK) {
+            float cos_a[UNARY_GRAD_BLOCK];
+            long m = end - i0 < UNARY_GRAD_BLOCK ? end - i0 : UNARY_GRAD_BLOCK;
+            trig_span(cos_a, a + i0, m, true);
+            for (long i = 0; i < m; i++) ga[i0 + i] += g[i0 + i] * cos_a[i];
+        }
+        break;
     case UNARY_TANH: for (long i = begin; i < end; i++) ga[i] += g[i] * (1.0f - y[i] * y[i]); break;
     case UNARY_GELU: break;  // not reached: GELU's backward is gelu_backward, given Phi(a)
     }

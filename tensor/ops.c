@@ -165,7 +165,7 @@ static void unary_chunk(void *ctx, long begin, long end) {
     switch (j->op) {
     case UNARY_EXP: for (long i = begin; i < end; i++) out[i] = expf(a[i]); break;
     case UNARY_LOG: for (long i = begin; i < end; i++) out[i] = logf(a[i]); break;
-    case UNARY_SIN: for (long i = begin; i < end; i++) out[i] = sinf(a[i]); break;
+    case UNARY_SIN: trig_span(out + begin, a + begin, end - begin, false); break;
     case UNARY_TANH: for (long i = begin; i < end; i++) out[i] = tanhf(a[i]); break;
     case UNARY_GELU:
         // Through a block on the stack: out may be a (generation applies GELU in place), and
@@ -179,6 +179,27 @@ static void unary_chunk(void *ctx, long begin, long end) {
             memcpy(out + i0, block, sizeof(float) * (size_t)n);
         }
         break;
+    }
+}
+
+// Blocks, as for GELU above, through the stack. Arguments beyond vsin's reach are rare (the Hyena
+// filter's are positions times a learned frequency), so a block first asks, in one vectorizable
+// pass, whether it has any; only then does it visit its elements one by one.
+#define TRIG_BLOCK 256
+
+void trig_span(float *out, const float *a, long n, bool cosine) {
+    int quadrants = cosine ? 1 : 0;
+    for (long i0 = 0; i0 < n; i0 += TRIG_BLOCK) {
+        float block[TRIG_BLOCK];
+        const float *x = a + i0;
+        long m = n - i0 < TRIG_BLOCK ? n - i0 : TRIG_BLOCK;
+        int wild = 0;
+        for (long i = 0; i < m; i++) wild |= !(fabsf(x[i]) <= VTRIG_MAX_ARG);   // NaN is wild too
+        for (long i = 0; i < m; i++) block[i] = sin_quadrants_later(x[i], quadrants);
+        if (wild)
+            for (long i = 0; i < m; i++)
+                if (!(fabsf(x[i]) <= VTRIG_MAX_ARG)) block[i] = cosine ? cosf(x[i]) : sinf(x[i]);
+        memcpy(out + i0, block, sizeof(float) * (size_t)m);
     }
 }
 

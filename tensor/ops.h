@@ -7,10 +7,11 @@
 #ifndef HYENA_OPS_H
 #define HYENA_OPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmath.h"  // gelu, gelu_derivative
+#include "vmath.h"  // gelu, gelu_derivative, vsin, vcos
 
 typedef enum UnaryOp { UNARY_EXP, UNARY_LOG, UNARY_SIN, UNARY_TANH, UNARY_GELU } UnaryOp;
 
@@ -29,8 +30,12 @@ void fill_zero(float *x, long n);
 // out = s * a
 void scale(float *out, const float *a, float s, long n);
 // out = f(a) elementwise; GELU is the exact one, x * Phi(x) (PyTorch's default), computed by
-// gelu() in vmath.h so that the loop vectorizes.
+// gelu() in vmath.h so that the loop vectorizes, and sin by trig_span.
 void unary(float *out, const float *a, long n, UnaryOp op);
+// out = sin(a), or cos(a) when `cosine`, on one thread: vsin/vcos of vmath.h, and libm's sinf/cosf
+// for the arguments they do not reduce (|a| > VTRIG_MAX_ARG, NaN). Each element's value depends
+// only on its own argument, wherever a span starts. out may be a.
+void trig_span(float *out, const float *a, long n, bool cosine);
 // out = gelu(a), with the same bits as unary(UNARY_GELU), and cdf = Phi(a), which the backward
 // needs (gelu_derivative_given_cdf). The three arrays must not overlap (unary allows out == a).
 void gelu_with_cdf(float *out, float *cdf, const float *a, long n);

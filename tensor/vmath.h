@@ -1,4 +1,4 @@
-// vmath.h - exp and GELU written so that a loop over them becomes vector code.
+// vmath.h - exp, sin, cos and GELU written so that a loop over them becomes vector code.
 //
 // libm's expf and erff are calls: a loop `out[i] = gelu(a[i])` that calls them runs one element
 // at a time, and in the training step GELU and its derivative alone took a fifth of the time.
@@ -53,6 +53,31 @@ static inline float normal_cdf(float x) {
     float half_erfc = 0.5f * t * vexp(poly - z * z);  // = Phi(-|x|)
     return x < 0.0f ? half_erfc : 1.0f - half_erfc;
 }
+
+// sin and cos. x = j pi/2 + r with j = round(x 2/pi) and |r| <= pi/4; then, by the quadrant,
+//   j mod 4 = 0, 1, 2, 3:   sin x = sin r, cos r, -sin r, -cos r
+// and cos x is sin x one quadrant later. On |r| <= pi/4 the Taylor series of sin r to r^9 and of
+// cos r to r^10 are within float precision (the first terms left out are below 3e-9).
+// pi/2 is subtracted in three parts (Cody and Waite): the first two have few enough bits that
+// j times them is exact while |x| <= VTRIG_MAX_ARG, so r keeps its accuracy even where sin x is
+// near zero. Arguments beyond that, and NaN, are not reduced here: callers give them to libm
+// (trig_map in tensor/ops.c), which is why this one returns garbage, not UB, for them.
+#define VTRIG_MAX_ARG 8192.0f
+
+static inline float sin_quadrants_later(float x, int quadrants) {
+    float xc = (x >= -VTRIG_MAX_ARG && x <= VTRIG_MAX_ARG) ? x : 0.0f;   // NaN is false: 0
+    float j = (xc * 0.636619772367581343f + 12582912.0f) - 12582912.0f;  // round, as in vexp
+    float r = ((xc - j * 1.5703125f) - j * 4.837512969970703125e-4f) - j * 7.549790126404332e-8f;
+    float s = r * r, s2 = s * s;   // both series are polynomials in s = r^2, in Estrin's form
+    float sin_r = r * ((1.0f - s * (1.0f / 6)) + s2 * ((1.0f / 120 - s * (1.0f / 5040)) + s2 * (1.0f / 362880)));
+    float cos_r = (1.0f - 0.5f * s) + s2 * ((1.0f / 24 - s * (1.0f / 720)) + s2 * (1.0f / 40320 - s * (1.0f / 3628800)));
+    int q = ((int)j + quadrants) & 3;
+    float v = (q & 1) ? cos_r : sin_r;
+    return (q & 2) ? -v : v;
+}
+
+static inline float vsin(float x) { return sin_quadrants_later(x, 0); }
+static inline float vcos(float x) { return sin_quadrants_later(x, 1); }
 
 // GELU, the exact one (PyTorch's default): x Phi(x).
 static inline float gelu(float x) { return x * normal_cdf(x); }

@@ -344,6 +344,49 @@ START_TEST(test_vexp_and_gelu_match_double_precision_on_a_dense_grid) {
 }
 END_TEST
 
+// vmath.h's sin and cos against double on a grid over their whole reach, |x| <= VTRIG_MAX_ARG,
+// where the reduction x - j pi/2 is hardest (bound: about twice the 9.5e-8 measured).
+START_TEST(test_vsin_and_vcos_match_double_precision_within_their_reach) {
+    int bad_sin = 0, bad_cos = 0;
+    for (int i = 0; i <= 2400000; i++) {
+        float x = -VTRIG_MAX_ARG + (2 * VTRIG_MAX_ARG) * (float)i / 2400000.0f;
+        bad_sin += fabs(vsin(x) - sin((double)x)) > 2e-7;
+        bad_cos += fabs(vcos(x) - cos((double)x)) > 2e-7;
+    }
+    ck_assert_msg(bad_sin == 0, "vsin: %d points off by more than 2e-7", bad_sin);
+    ck_assert_msg(bad_cos == 0, "vcos: %d points off by more than 2e-7", bad_cos);
+    ck_assert_float_eq(vsin(0.0f), 0.0f);
+    ck_assert_float_eq(vcos(0.0f), 1.0f);
+}
+END_TEST
+
+// trig_span hands what vsin cannot reduce to libm, one element at a time, and every other element
+// keeps vsin's bits whatever shares its block: a span's bits do not depend on where it starts.
+START_TEST(test_trig_span_gives_libm_beyond_reach_and_vsin_within) {
+    enum { N = 700 };
+    static float a[N], out[N], shifted[N];
+    Rng r = rng_new(11);
+    fill(&r, a, N, -20.0f, 20.0f);
+    float wild[] = {1e5f, -3e4f, 1e30f, INFINITY, -INFINITY, NAN, VTRIG_MAX_ARG * 1.001f};
+    for (int k = 0; k < 7; k++) a[100 * k + 3] = wild[k];
+    for (int cosine = 0; cosine < 2; cosine++) {
+        trig_span(out, a, N, cosine);
+        trig_span(shifted + 5, a + 5, N - 5, cosine);
+        for (int i = 0; i < N; i++) {
+            float want = fabsf(a[i]) <= VTRIG_MAX_ARG ? (cosine ? vcos(a[i]) : vsin(a[i]))
+                                                       : (cosine ? cosf(a[i]) : sinf(a[i]));
+            ck_assert_msg(memcmp(&out[i], &want, sizeof want) == 0 || (isnan(out[i]) && isnan(want)),
+                          "%s(%g): %.9g, want %.9g", cosine ? "cos" : "sin", a[i], out[i], want);
+            if (i >= 5) ck_assert(memcmp(&out[i], &shifted[i], sizeof(float)) == 0 || isnan(out[i]));
+        }
+    }
+    memcpy(shifted, a, sizeof a);
+    trig_span(shifted, shifted, N, false);   // in place, as generation may call it
+    trig_span(out, a, N, false);
+    for (int i = 0; i < N; i++) ck_assert(memcmp(&out[i], &shifted[i], sizeof(float)) == 0 || isnan(out[i]));
+}
+END_TEST
+
 START_TEST(test_sum_mean_softmax_over_last_axis_match_naive_loops) {
     Rng r = rng_new(5);
     long rows = 50, cols = 77;
@@ -474,6 +517,8 @@ Suite *tensor_suite(void) {
     tcase_add_checked_fixture(tc, with_two_threads, stop_threads);
     tcase_add_test(tc, test_tensor_new_keeps_shape_and_size);
     tcase_add_test(tc, test_vexp_and_gelu_match_double_precision_on_a_dense_grid);
+    tcase_add_test(tc, test_vsin_and_vcos_match_double_precision_within_their_reach);
+    tcase_add_test(tc, test_trig_span_gives_libm_beyond_reach_and_vsin_within);
     tcase_add_test(tc, test_arena_returns_64_byte_aligned_memory);
     tcase_add_test(tc, test_arena_reused_over_many_steps_does_not_grow);
     tcase_add_test(tc, test_arena_calloc_zeroes_reused_memory);
