@@ -212,16 +212,18 @@ static void backward_groups(void *ctx, long begin, long end) {
                 long off = (long)b * j->L * j->D + d0;
                 add_skip(j->gu + off, j->gy + off, j->bias + d0, j->L, j->D, g);
             }
-        if (j->gbias)
-            for (int c = 0; c < g; c++) {
-                double sum = 0;  // in batch and time order: deterministic
-                for (int b = 0; b < j->B; b++)
-                    for (int t = 0; t < j->L; t++) {
-                        long i = ((long)b * j->L + t) * j->D + d0 + c;
-                        sum += (double)j->gy[i] * j->u[i];
-                    }
-                j->gbias[d0 + c] += (float)sum;
-            }
+        if (j->gbias) {
+            // One sum per channel, each in batch and time order (deterministic), all g of them
+            // advanced together along a row: contiguous loads and g independent additions, where
+            // one channel at a time was a chain of dependent additions over strided loads.
+            double sum[FFT_COLUMNS] = {0};
+            for (int b = 0; b < j->B; b++)
+                for (int t = 0; t < j->L; t++) {
+                    long row = ((long)b * j->L + t) * j->D + d0;
+                    for (int c = 0; c < g; c++) sum[c] += (double)j->gy[row + c] * j->u[row + c];
+                }
+            for (int c = 0; c < g; c++) j->gbias[d0 + c] += (float)sum[c];
+        }
     }
 }
 
