@@ -6,6 +6,7 @@
 
 #include "../autograd/modal.h"
 #include "../tensor/pool.h"
+#include "../tensor/vmath.h"
 
 #define PI 3.14159265358979323846
 
@@ -79,14 +80,17 @@ typedef struct WindowJob {
     float *out;
 } WindowJob;
 
-// Rows (positions) [begin, end) of the window. L x channels calls of expf: at L = 8192 about
-// 10 ms of one thread, every step, so the rows are shared out.
+// Rows (positions) [begin, end) of the window: L x channels exponentials every step, so the rows
+// are shared out, and the exponential is vmath.h's vexp, which vectorizes (libm's expf was 2% of
+// the operator's time at L = 4096).
 static void window_rows(void *ctx, long begin, long end) {
     const WindowJob *j = ctx;
     const HyenaFilter *f = j->f;
-    for (long t = begin; t < end; t++)
-        for (int c = 0; c < f->channels; c++)
-            j->out[t * f->channels + c] = expf(-f->t->value.data[t] * fabsf(f->deltas->value.data[c])) + f->shift;
+    const float *deltas = f->deltas->value.data;
+    for (long t = begin; t < end; t++) {
+        float pos = f->t->value.data[t], *row = j->out + t * f->channels;
+        for (int c = 0; c < f->channels; c++) row[c] = vexp(-pos * fabsf(deltas[c])) + f->shift;
+    }
 }
 
 void hyena_filter_window(const HyenaFilter *f, int L, float *out) {
