@@ -88,12 +88,23 @@ static void conv_grad_row_blocks(void *ctx, long begin, long end) {
     }
 }
 
-// Row (k, c) of the blocks' parts ([blocks][K + 1][C]), added in block order, in double: there
-// are B*L/64 blocks, thousands at long contexts.
-static float sum_of_parts(const float *partials, long blocks, int K, int C, int k, int c) {
-    double sum = 0;
-    for (long blk = 0; blk < blocks; blk++) sum += partials[(blk * (K + 1) + k) * C + c];
-    return (float)sum;
+// The blocks' parts ([blocks][K + 1][C]) added in block order, in double: there are B*L/64
+// blocks, thousands at long contexts. sums[i] for i = k*C + c, over the columns [begin, end) of
+// the (K + 1)*C: one running sum per column, all advanced along each block's contiguous row,
+// where one column at a time was a chain of dependent additions over strided loads.
+typedef struct PartsJob {
+    const float *partials;
+    double *sums;
+    long blocks, width;   // width = (K + 1) * C
+} PartsJob;
+
+static void sum_parts_in_block_order(void *ctx, long begin, long end) {
+    const PartsJob *j = ctx;
+    for (long i = begin; i < end; i++) j->sums[i] = 0.0;
+    for (long blk = 0; blk < j->blocks; blk++) {
+        const float *part = j->partials + blk * j->width;
+        for (long i = begin; i < end; i++) j->sums[i] += part[i];
+    }
 }
 
 static void causal_conv_backward(Node *n) {
@@ -109,10 +120,13 @@ static void causal_conv_backward(Node *n) {
     long blocks = ((long)B * L + CONV_ROW_BLOCK - 1) / CONV_ROW_BLOCK;
     j.partials = arena_alloc(n->tape->arena, sizeof(float) * (size_t)blocks * (size_t)(K + 1) * (size_t)C);
     parallel_for(blocks, 1, conv_grad_row_blocks, &j);
+    PartsJob sum = {j.partials, arena_alloc(n->tape->arena, sizeof(double) * (size_t)(K + 1) * (size_t)C), blocks,
+                    (long)(K + 1) * C};
+    parallel_for(sum.width, 64, sum_parts_in_block_order, &sum);
     for (int c = 0; c < C; c++) {
         if (w->requires_grad)
-            for (int k = 0; k < K; k++) w->grad[(long)c * K + k] += sum_of_parts(j.partials, blocks, K, C, k, c);
-        if (bias->requires_grad) bias->grad[c] += sum_of_parts(j.partials, blocks, K, C, K, c);
+            for (int k = 0; k < K; k++) w->grad[(long)c * K + k] += (float)sum.sums[(long)k * C + c];
+        if (bias->requires_grad) bias->grad[c] += (float)sum.sums[(long)K * C + c];
     }
 }
 

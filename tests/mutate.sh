@@ -50,7 +50,7 @@ mutants=(
   # hyena/
   "hyena/operator.c|Var *x = ag_slice(tape, z, 2, (N - 1 - o) * D, D);|Var *x = ag_slice(tape, z, 2, (o + 1) * D, D);"
   "hyena/filter.c|if (i < f->n_layers - 1) h = ag_sin(tape, ag_mul(tape, h, freq));|if (i < f->n_layers - 2) h = ag_sin(tape, ag_mul(tape, h, freq));"
-  "hyena/filter.c|expf(-f->t->value.data[t] * fabsf(f->deltas->value.data[c])) + f->shift;|expf(-f->t->value.data[t] * f->deltas->value.data[c]) + f->shift;"
+  "hyena/filter.c|row[c] = vexp(-pos * fabsf(deltas[c])) + f->shift;|row[c] = vexp(-pos * deltas[c]) + f->shift;"
   "hyena/generate.c|if (t >= c->capacity) {|if (t > c->capacity) {"
   "hyena/generate.c|double r2 = lr * re - li * im + v[s * D + k / d];|double r2 = lr * re - li * im + v[s * D + k % d];"
   "hyena/generate.c|for (long s = n - 2 < 0 ? 0 : n - 2; s < n; s++)|for (long s = n - 1; s < n; s++)"
@@ -98,6 +98,13 @@ mutants=(
   "tensor/ops.c|out[i] = a[i] * phi;|out[i] = a[i] * normal_cdf(a[i] + 1e-6f);"
   "autograd/op_causal_conv.c|wt[(long)k * C + c] = w[(long)c * K + k];|wt[(long)k * C + c] = w[(long)k * C + c];"
   "autograd/op_causal_conv.c|for (long row = blk * CONV_ROW_BLOCK; row < last; row++) {|for (long row = blk * CONV_ROW_BLOCK + 1; row < last; row++) {"
+  # 2026-11-25, second session: kept spectra, the trig polynomials, radix-16, block-order sums
+  "autograd/op_fftconv.c|kr = kept_spectrum(j, grp, 1 + b);|kr = kept_spectrum(j, grp, 1);"
+  "autograd/op_fftconv.c|for (int c = 0; c < g; c++) sum[c] += (double)j->gy[row + c] * j->u[row + c];|for (int c = 0; c < g; c++) sum[c] += (double)j->gy[row + c];"
+  "tensor/vmath.h|return (q & 2) ? -v : v;|return v;"
+  "tensor/ops.c|if (!(fabsf(x[i]) <= VTRIG_MAX_ARG)) block[i] = cosine ? cosf(x[i]) : sinf(x[i]);|if (!(fabsf(x[i]) <= VTRIG_MAX_ARG)) block[i] = sinf(x[i]);"
+  "tensor/fft.c|w2i[r] = fdir * p->wi[(long)r * j2 * 4 * tw];|w2i[r] = p->wi[(long)r * j2 * 4 * tw];"
+  "autograd/op_causal_conv.c|for (long blk = 0; blk < j->blocks; blk++) {|for (long blk = 1; blk < j->blocks; blk++) {"
 )
 
 work=$(mktemp -d /tmp/hyena-mutate-XXXXXX)
