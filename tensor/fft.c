@@ -4,9 +4,7 @@
 //    into four interleaved quarters turns one size-L transform into four size-L/4 ones plus
 //    "butterflies" that combine them with twiddle factors W^j: repeated, n log n.
 // 2. Stockham's ordering writes each stage into a second buffer in an order that leaves the
-//    final result in natural order, so there is no bit-reversal pass. Every stage is a pass over
-//    all the data; radix16_stage does two radix-4 stages in one pass, for long signals whose
-//    data does not stay in cache between passes.
+//    final result in natural order, so there is no bit-reversal pass.
 // 3. Columns. We transform g signals at once, stored side by side: element t of signal c at
 //    [t*g + c]. Every butterfly then applies to g neighbouring floats with the same twiddle, and
 //    the innermost loop runs over (stride * g) contiguous floats: the compiler vectorizes it
@@ -178,78 +176,6 @@ static void radix4_stage(const FftPlan *p, int L, long s, int g, int dir, const 
     }
 }
 
-// The butterfly of radix4_stage on vectors, in place: x[r] <- W^r * sum_k x[k] * W_4^(rk) for
-// r = 0..3, with W^r = (wr[r], wi[r]) already conjugated for the inverse (W^0 = 1 is not used).
-static inline void butterfly4(vecf xr[4], vecf xi[4], const float wr[4], const float wi[4], float fdir) {
-    vecf t0r = xr[0] + xr[2], t0i = xi[0] + xi[2];
-    vecf t1r = xr[0] - xr[2], t1i = xi[0] - xi[2];
-    vecf t2r = xr[1] + xr[3], t2i = xi[1] + xi[3];
-    vecf t3r = fdir * (xi[1] - xi[3]), t3i = -fdir * (xr[1] - xr[3]);  // -i*dir*(a1 - a3)
-    vecf u1r = t1r + t3r, u1i = t1i + t3i;
-    vecf u2r = t0r - t2r, u2i = t0i - t2i;
-    vecf u3r = t1r - t3r, u3i = t1i - t3i;
-    xr[0] = t0r + t2r;
-    xi[0] = t0i + t2i;
-    xr[1] = u1r * wr[1] - u1i * wi[1];
-    xi[1] = u1r * wi[1] + u1i * wr[1];
-    xr[2] = u2r * wr[2] - u2i * wi[2];
-    xi[2] = u2r * wi[2] + u2i * wr[2];
-    xr[3] = u3r * wr[3] - u3i * wi[3];
-    xi[3] = u3r * wi[3] + u3i * wr[3];
-}
-
-// Two radix-4 stages in one pass over the data: (L, s) and then (L/4, 4s), as radix4_stage would
-// do them one after the other, butterfly for butterfly, so the result is the same. Each stage
-// reads and writes the whole column block, and for long signals that block outgrows the L2
-// cache (16 columns of 8192 complex points are 1 MB): one pass instead of two halves the traffic.
-//
-// Sixteen points meet in one group. The first stage's butterfly j = j2 + k2 L/16 (k2 = 0..3)
-// reads x rows s(j + k L/4) and writes its four outputs r to rows s(4j + r); the second stage's
-// butterfly j2 reads those sixteen rows (as 4s(j2 + k2 L/16) + s r) and writes its outputs to
-// rows 4s(4 j2 + r2) + s r. So: four first-stage butterflies, kept in registers (or L1), then
-// four second-stage ones across them. Needs span = s*g to be a whole number of vectors.
-static void radix16_stage(const FftPlan *p, int L, long s, int g, int dir, const float *restrict x_r,
-                          const float *restrict x_i, float *restrict y_r, float *restrict y_i) {
-    int q = L / 4, q2 = L / 16;
-    long span = s * g;
-    long tw = (long)p->half / L;  // W_L^j = W_half^(j * half/L); W_(L/4)^j = W_half^(j * 4 half/L)
-    float fdir = (float)dir;
-    for (int j2 = 0; j2 < q2; j2++) {
-        float w1r[4][4], w1i[4][4], w2r[4], w2i[4];  // first stage: per butterfly k2; second stage
-        for (int k2 = 0; k2 < 4; k2++)
-            for (int r = 1; r < 4; r++) {
-                long at = (long)r * (j2 + k2 * q2) * tw;
-                w1r[k2][r] = p->wr[at];
-                w1i[k2][r] = fdir * p->wi[at];
-            }
-        for (int r = 1; r < 4; r++) {
-            w2r[r] = p->wr[(long)r * j2 * 4 * tw];
-            w2i[r] = fdir * p->wi[(long)r * j2 * 4 * tw];
-        }
-        for (long e = 0; e < span; e += VEC_FLOATS) {
-            vecf mr[4][4], mi[4][4];  // [k2][r]: output r of first-stage butterfly k2
-            for (int k2 = 0; k2 < 4; k2++) {
-                for (int k = 0; k < 4; k++) {
-                    long row = (long)(j2 + k2 * q2 + k * q) * span + e;
-                    mr[k2][k] = vec_load(x_r + row);
-                    mi[k2][k] = vec_load(x_i + row);
-                }
-                butterfly4(mr[k2], mi[k2], w1r[k2], w1i[k2], fdir);
-            }
-            for (int r = 0; r < 4; r++) {
-                vecf br[4] = {mr[0][r], mr[1][r], mr[2][r], mr[3][r]};
-                vecf bi[4] = {mi[0][r], mi[1][r], mi[2][r], mi[3][r]};
-                butterfly4(br, bi, w2r, w2i, fdir);
-                for (int r2 = 0; r2 < 4; r2++) {
-                    long row = ((long)(4 * j2 + r2) * 4 + r) * span + e;
-                    vec_store(y_r + row, br[r2]);
-                    vec_store(y_i + row, bi[r2]);
-                }
-            }
-        }
-    }
-}
-
 // The last stage when log2(m) is odd: L = 2, no twiddles left.
 static void radix2_last_stage(long s, int g, const float *restrict xr, const float *restrict xi, float *restrict yr,
                               float *restrict yi) {
@@ -278,12 +204,6 @@ static int complex_columns(const FftPlan *p, int m, int g, int dir, float *zr, f
     int in_y = 0;
     long s = 1;
     int L = m;
-    for (; L >= 16 && (s * g) % VEC_FLOATS == 0; L /= 16, s *= 16) {
-        radix16_stage(p, L, s, g, dir, xr, xi, outr, outi);
-        float *t = xr; xr = outr; outr = t;
-        t = xi; xi = outi; outi = t;
-        in_y = !in_y;
-    }
     for (; L >= 4; L /= 4, s *= 4) {
         radix4_stage(p, L, s, g, dir, xr, xi, outr, outi);
         float *t = xr; xr = outr; outr = t;
@@ -495,8 +415,8 @@ void fft_rfft_columns(const FftPlan *p, const float *x, int len, long t_stride, 
     // Pack z[t] = x[2t] + i x[2t+1], zero past len. Walk the source along its contiguous axis:
     // signals stored as rows (t_stride 1) are read one whole signal at a time; reading 16 rows
     // side by side, n floats apart, would make every load fight for the same cache set.
-    // Rows len/2 and on hold samples at or past len (and row len/2 the odd sample len, for odd
-    // len): zeros, the padding. The rows before are all written below.
+    // Row r holds samples 2r and 2r + 1, so from row len/2 on there is only padding (but for the
+    // last sample of an odd len, which packing writes next): zero those rows, not all of z.
     if (len < p->n) {
         size_t first = (size_t)(len / 2) * (size_t)g, rows = (size_t)(h - len / 2) * (size_t)g;
         memset(zr + first, 0, rows * sizeof(float));

@@ -98,12 +98,11 @@ mutants=(
   "tensor/ops.c|out[i] = a[i] * phi;|out[i] = a[i] * normal_cdf(a[i] + 1e-6f);"
   "autograd/op_causal_conv.c|wt[(long)k * C + c] = w[(long)c * K + k];|wt[(long)k * C + c] = w[(long)k * C + c];"
   "autograd/op_causal_conv.c|for (long row = blk * CONV_ROW_BLOCK; row < last; row++) {|for (long row = blk * CONV_ROW_BLOCK + 1; row < last; row++) {"
-  # 2026-11-25, second session: kept spectra, the trig polynomials, radix-16, block-order sums
+  # 2026-11-25, second session: kept spectra, the trig polynomials, block-order sums
   "autograd/op_fftconv.c|kr = kept_spectrum(j, grp, 1 + b);|kr = kept_spectrum(j, grp, 1);"
   "autograd/op_fftconv.c|for (int c = 0; c < g; c++) sum[c] += (double)j->gy[row + c] * j->u[row + c];|for (int c = 0; c < g; c++) sum[c] += (double)j->gy[row + c];"
   "tensor/vmath.h|return (q & 2) ? -v : v;|return v;"
   "tensor/ops.c|if (!(fabsf(x[i]) <= VTRIG_MAX_ARG)) block[i] = cosine ? cosf(x[i]) : sinf(x[i]);|if (!(fabsf(x[i]) <= VTRIG_MAX_ARG)) block[i] = sinf(x[i]);"
-  "tensor/fft.c|w2i[r] = fdir * p->wi[(long)r * j2 * 4 * tw];|w2i[r] = p->wi[(long)r * j2 * 4 * tw];"
   "autograd/op_causal_conv.c|for (long blk = 0; blk < j->blocks; blk++) {|for (long blk = 1; blk < j->blocks; blk++) {"
 )
 

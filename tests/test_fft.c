@@ -139,38 +139,6 @@ START_TEST(test_column_transforms_read_strided_zero_padded_signals) {
 }
 END_TEST
 
-// radix16_stage is two radix4_stage passes fused into one: 16 columns side by side take the
-// fused passes (a whole number of vectors per row), a lone column only plain radix-4 ones. Both
-// must give the same spectrum, at sizes with an even and an odd number of radix-4 stages.
-START_TEST(test_radix16_passes_match_radix4_passes) {
-    int sizes[] = {32, 256, 2048, 8192, 32768};
-    for (int si = 0; si < 5; si++) {
-        int n = sizes[si], bins = n / 2 + 1, g = 16;
-        const FftPlan *plan = fft_plan(n);
-        Rng r = rng_new((uint64_t)n + 3);
-        float *x = malloc(sizeof(float) * n * g), *scratch = malloc(sizeof(float) * fft_columns_scratch(plan, g));
-        float *re = malloc(sizeof(float) * bins * g), *im = malloc(sizeof(float) * bins * g);
-        float *re1 = malloc(sizeof(float) * bins), *im1 = malloc(sizeof(float) * bins);
-        rng_fill_uniform(&r, x, (long)n * g, -1, 1);
-        fft_rfft_columns(plan, x, n, 1, n, g, re, im, scratch);   // signal c is row c of x
-        for (int c = 0; c < g; c++) {
-            fft_rfft_columns(plan, x + (long)c * n, n, 1, n, 1, re1, im1, scratch);
-            double bound = 1e-6 * sqrt((double)n);   // ||x|| is about sqrt(n / 3); measured: equal
-            for (int k = 0; k < bins; k++) {
-                double err = hypot(re[(long)k * g + c] - re1[k], im[(long)k * g + c] - im1[k]);
-                ck_assert_msg(err <= bound, "n=%d signal %d bin %d: %.3g apart", n, c, k, err);
-            }
-        }
-        free(x);
-        free(scratch);
-        free(re);
-        free(im);
-        free(re1);
-        free(im1);
-    }
-}
-END_TEST
-
 START_TEST(test_fft_bits_do_not_depend_on_thread_count) {
     int cases[][2] = {{4096, 40}, {1 << 18, 1}};
     for (int i = 0; i < 2; i++) {
@@ -222,7 +190,6 @@ Suite *fft_suite(void) {
     tcase_add_test(tc, test_irfft_inverts_rfft);
     tcase_add_test(tc, test_column_transforms_read_strided_zero_padded_signals);
     tcase_add_test(tc, test_fft_bits_do_not_depend_on_thread_count);
-    tcase_add_test(tc, test_radix16_passes_match_radix4_passes);
     tcase_add_test(tc, test_fft_conv_size_is_the_power_of_two_at_least_twice_the_length);
     tcase_add_exit_test(tc, test_fft_plan_rejects_a_size_that_is_not_a_power_of_two, 1);
     tcase_add_exit_test(tc, test_fft_plan_rejects_a_size_above_2_to_the_22, 1);
