@@ -6,6 +6,7 @@
 //   tol = 4 * eps * log2(n) * (||a_d||_2 * ||b_d||_2 + sum of |terms| of this output) + 1e-6
 // for the two signals a, b being convolved or correlated (measured errors are 10-50x smaller).
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,46 @@ static void conv_free(Conv *c) {
     free(c->u);
     free(c->h);
     free(c->bias);
+}
+
+// One run's outputs, y [B, L, D], and the three gradients, zeroed: two runs are compared bit by bit.
+typedef struct ConvOutputs {
+    float *y, *gu, *gh, *gb;
+} ConvOutputs;
+
+static ConvOutputs outputs_new(int B, int L, int D) {
+    long n = (long)B * L * D;
+    return (ConvOutputs){malloc(sizeof(float) * n), calloc((size_t)n, sizeof(float)),
+                         calloc((size_t)L * D, sizeof(float)), calloc((size_t)D, sizeof(float))};
+}
+
+static void outputs_zero_grads(ConvOutputs *o, int B, int L, int D) {
+    memset(o->gu, 0, sizeof(float) * B * L * D);
+    memset(o->gh, 0, sizeof(float) * L * D);
+    memset(o->gb, 0, sizeof(float) * D);
+}
+
+static void assert_same_bits(const ConvOutputs *a, const ConvOutputs *b, int B, int L, int D, const char *what) {
+    long n = (long)B * L * D;
+    ck_assert_msg(memcmp(a->y, b->y, sizeof(float) * n) == 0, "y differs (%s)", what);
+    ck_assert_msg(memcmp(a->gu, b->gu, sizeof(float) * n) == 0, "gu differs (%s)", what);
+    ck_assert_msg(memcmp(a->gh, b->gh, sizeof(float) * L * D) == 0, "gh differs (%s)", what);
+    ck_assert_msg(memcmp(a->gb, b->gb, sizeof(float) * D) == 0, "gbias differs (%s)", what);
+}
+
+// n floats uniform in [-1, 1]: an output gradient to run a backward with.
+static float *random_gradient(long n, uint64_t seed) {
+    float *gy = malloc(sizeof(float) * n);
+    Rng r = rng_new(seed);
+    rng_fill_uniform(&r, gy, n, -1, 1);
+    return gy;
+}
+
+static void outputs_free(ConvOutputs *o) {
+    free(o->y);
+    free(o->gu);
+    free(o->gh);
+    free(o->gb);
 }
 
 static double tolerance(int L, double magnitude) {
@@ -203,30 +244,17 @@ END_TEST
 START_TEST(test_fftconv_bits_do_not_depend_on_thread_count) {
     int B = 2, L = 500, D = 40;
     Conv c = conv_new(B, L, D, 8);
-    long n = (long)B * L * D;
-    float *gy = malloc(sizeof(float) * n);
-    Rng r = rng_new(1);
-    rng_fill_uniform(&r, gy, n, -1, 1);
-    float *y[2], *gu[2], *gh[2], *gb[2];
+    float *gy = random_gradient((long)B * L * D, 1);
+    ConvOutputs out[2];
     for (int t = 0; t < 2; t++) {
         pool_init(t + 1);
-        y[t] = malloc(sizeof(float) * n);
-        gu[t] = calloc((size_t)n, sizeof(float));
-        gh[t] = calloc((size_t)L * D, sizeof(float));
-        gb[t] = calloc((size_t)D, sizeof(float));
-        fftconv_forward(y[t], c.u, c.h, c.bias, B, L, D, FFTCONV_FFT);
-        fftconv_backward(gu[t], gh[t], gb[t], gy, c.u, c.h, c.bias, B, L, D, FFTCONV_FFT);
+        out[t] = outputs_new(B, L, D);
+        fftconv_forward(out[t].y, c.u, c.h, c.bias, B, L, D, FFTCONV_FFT);
+        fftconv_backward(out[t].gu, out[t].gh, out[t].gb, gy, c.u, c.h, c.bias, B, L, D, FFTCONV_FFT);
     }
-    ck_assert_int_eq(memcmp(y[0], y[1], sizeof(float) * n), 0);
-    ck_assert_int_eq(memcmp(gu[0], gu[1], sizeof(float) * n), 0);
-    ck_assert_int_eq(memcmp(gh[0], gh[1], sizeof(float) * L * D), 0);
-    ck_assert_int_eq(memcmp(gb[0], gb[1], sizeof(float) * D), 0);
-    for (int t = 0; t < 2; t++) {
-        free(y[t]);
-        free(gu[t]);
-        free(gh[t]);
-        free(gb[t]);
-    }
+    assert_same_bits(&out[0], &out[1], B, L, D, "1 and 2 threads");
+    outputs_free(&out[0]);
+    outputs_free(&out[1]);
     free(gy);
     conv_free(&c);
 }
@@ -239,44 +267,28 @@ END_TEST
 START_TEST(test_fftconv_kept_spectra_give_the_same_bits) {
     int B = 2, L = 500, D = 40;
     Conv c = conv_new(B, L, D, 9);
-    long n = (long)B * L * D;
     size_t kept_floats = fftconv_spectra_floats(B, L, D);
-    float *gy = malloc(sizeof(float) * n), *kept = malloc(sizeof(float) * kept_floats);
-    Rng r = rng_new(2);
-    rng_fill_uniform(&r, gy, n, -1, 1);
-    float *y[2], *gu[2], *gh[2], *gb[2];
-    for (int k = 0; k < 2; k++) {
-        y[k] = malloc(sizeof(float) * n);
-        gu[k] = calloc((size_t)n, sizeof(float));
-        gh[k] = calloc((size_t)L * D, sizeof(float));
-        gb[k] = calloc((size_t)D, sizeof(float));
-    }
-    fftconv_forward(y[0], c.u, c.h, c.bias, B, L, D, FFTCONV_FFT);
-    fftconv_forward_keeping(y[1], kept, c.u, c.h, c.bias, B, L, D, FFTCONV_FFT);
-    ck_assert_int_eq(memcmp(y[0], y[1], sizeof(float) * n), 0);
+    float *gy = random_gradient((long)B * L * D, 2), *kept = malloc(sizeof(float) * kept_floats);
+    ConvOutputs out[2] = {outputs_new(B, L, D), outputs_new(B, L, D)};   // made again, kept
+    fftconv_forward(out[0].y, c.u, c.h, c.bias, B, L, D, FFTCONV_FFT);
+    fftconv_forward_keeping(out[1].y, kept, c.u, c.h, c.bias, B, L, D, FFTCONV_FFT);
     for (int ask = 1; ask < 8; ask++) {   // bit 0: gu, bit 1: gh, bit 2: gbias
         for (int k = 0; k < 2; k++) {
-            memset(gu[k], 0, sizeof(float) * n);
-            memset(gh[k], 0, sizeof(float) * L * D);
-            memset(gb[k], 0, sizeof(float) * D);
-            fftconv_backward_from(k ? kept : NULL, ask & 1 ? gu[k] : NULL, ask & 2 ? gh[k] : NULL,
-                                  ask & 4 ? gb[k] : NULL, gy, c.u, c.h, c.bias, B, L, D, FFTCONV_FFT);
+            outputs_zero_grads(&out[k], B, L, D);
+            fftconv_backward_from(k ? kept : NULL, ask & 1 ? out[k].gu : NULL, ask & 2 ? out[k].gh : NULL,
+                                  ask & 4 ? out[k].gb : NULL, gy, c.u, c.h, c.bias, B, L, D, FFTCONV_FFT);
         }
-        ck_assert_msg(memcmp(gu[0], gu[1], sizeof(float) * n) == 0, "gu differs (ask %d)", ask);
-        ck_assert_msg(memcmp(gh[0], gh[1], sizeof(float) * L * D) == 0, "gh differs (ask %d)", ask);
-        ck_assert_msg(memcmp(gb[0], gb[1], sizeof(float) * D) == 0, "gbias differs (ask %d)", ask);
+        char what[32];
+        snprintf(what, sizeof what, "gradients asked: %d", ask);
+        assert_same_bits(&out[0], &out[1], B, L, D, what);
     }
     ck_assert(fftconv_uses_fft(FFTCONV_AUTO, FFTCONV_DIRECT_MAX_L + 1));
     ck_assert(!fftconv_uses_fft(FFTCONV_AUTO, FFTCONV_DIRECT_MAX_L));
     for (size_t i = 0; i < kept_floats; i++) kept[i] = 7.0f;
-    fftconv_forward_keeping(y[1], kept, c.u, c.h, c.bias, 1, 10, D, FFTCONV_DIRECT);
+    fftconv_forward_keeping(out[1].y, kept, c.u, c.h, c.bias, 1, 10, D, FFTCONV_DIRECT);
     for (size_t i = 0; i < kept_floats; i++) ck_assert_float_eq(kept[i], 7.0f);
-    for (int k = 0; k < 2; k++) {
-        free(y[k]);
-        free(gu[k]);
-        free(gh[k]);
-        free(gb[k]);
-    }
+    outputs_free(&out[0]);
+    outputs_free(&out[1]);
     free(kept);
     free(gy);
     conv_free(&c);
