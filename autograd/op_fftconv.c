@@ -20,10 +20,11 @@
 #include <string.h>
 
 #include "../tensor/fft.h"
+#include "../tensor/ops.h"
 #include "../tensor/pool.h"
 
 typedef struct FftconvJob {
-    float *y, *gu, *gh, *gbias;
+    float *y, *gu, *gh;
     const float *u, *h, *bias, *gy;
     int B, L, D;
     FftconvPath path;
@@ -217,18 +218,6 @@ static void backward_groups(void *ctx, long begin, long end) {
                 long off = (long)b * j->L * j->D + d0;
                 add_skip(j->gu + off, j->gy + off, j->bias + d0, j->L, j->D, g);
             }
-        if (j->gbias) {
-            // One sum per channel, each in batch and time order (deterministic), all g of them
-            // advanced together along a row: contiguous loads and g independent additions, where
-            // one channel at a time was a chain of dependent additions over strided loads.
-            double sum[FFT_COLUMNS] = {0};
-            for (int b = 0; b < j->B; b++)
-                for (int t = 0; t < j->L; t++) {
-                    long row = ((long)b * j->L + t) * j->D + d0;
-                    for (int c = 0; c < g; c++) sum[c] += (double)j->gy[row + c] * j->u[row + c];
-                }
-            for (int c = 0; c < g; c++) j->gbias[d0 + c] += (float)sum[c];
-        }
     }
 }
 
@@ -237,7 +226,7 @@ bool fftconv_uses_fft(FftconvPath path, int L) { return choose_path(path, L) == 
 void fftconv_forward_keeping(float *y, float *spectra, const float *u, const float *h, const float *bias, int B,
                              int L, int D, FftconvPath path) {
     path = choose_path(path, L);
-    FftconvJob j = {y, NULL, NULL, NULL, u, h, bias, NULL, B, L, D, path, path == FFTCONV_FFT ? spectra : NULL, NULL};
+    FftconvJob j = {y, NULL, NULL, u, h, bias, NULL, B, L, D, path, path == FFTCONV_FFT ? spectra : NULL, NULL};
     parallel_for((D + FFT_COLUMNS - 1) / FFT_COLUMNS, 1, forward_groups, &j);
 }
 
@@ -250,8 +239,14 @@ void fftconv_backward_from(const float *spectra, float *gu, float *gh, float *gb
                            const float *u, const float *h, const float *bias, int B, int L, int D,
                            FftconvPath path) {
     path = choose_path(path, L);
-    FftconvJob j = {NULL, gu, gh, gbias, u, h, bias, gy, B, L, D, path, NULL, path == FFTCONV_FFT ? spectra : NULL};
+    FftconvJob j = {NULL, gu, gh, u, h, bias, gy, B, L, D, path, NULL, path == FFTCONV_FFT ? spectra : NULL};
     parallel_for((D + FFT_COLUMNS - 1) / FFT_COLUMNS, 1, backward_groups, &j);
+    // The skip weight's gradient, gbias[d] += sum_{b,t} gy * u: the column sum that every
+    // broadcasting op's backward uses (tensor/ops.c), its partial sums in this thread's scratch.
+    if (gbias) {
+        size_t floats = column_sum_scratch((long)B * L, D);
+        column_sum_add(gbias, gy, u, (long)B * L, D, floats ? pool_scratch(floats) : NULL);
+    }
 }
 
 void fftconv_backward(float *gu, float *gh, float *gbias, const float *gy, const float *u, const float *h,

@@ -100,7 +100,7 @@ mutants=(
   "autograd/op_causal_conv.c|for (long row = blk * CONV_ROW_BLOCK; row < last; row++) {|for (long row = blk * CONV_ROW_BLOCK + 1; row < last; row++) {"
   # 2026-11-25, second session: kept spectra, the trig polynomials, block-order sums
   "autograd/op_fftconv.c|kr = j->kept + kept_at(j, grp, 1 + b);|kr = j->kept + kept_at(j, grp, 1);"
-  "autograd/op_fftconv.c|for (int c = 0; c < g; c++) sum[c] += (double)j->gy[row + c] * j->u[row + c];|for (int c = 0; c < g; c++) sum[c] += (double)j->gy[row + c];"
+  "autograd/op_fftconv.c|column_sum_add(gbias, gy, u, (long)B * L, D,|column_sum_add(gbias, gy, NULL, (long)B * L, D,"
   "tensor/vmath.h|return (q & 2) ? -v : v;|return v;"
   "tensor/ops.c|if (!(fabsf(x[i]) <= VTRIG_MAX_ARG)) block[i] = cosine ? cosf(x[i]) : sinf(x[i]);|if (!(fabsf(x[i]) <= VTRIG_MAX_ARG)) block[i] = sinf(x[i]);"
   "autograd/op_causal_conv.c|for (long blk = 0; blk < j->blocks; blk++) {|for (long blk = 1; blk < j->blocks; blk++) {"
