@@ -5,10 +5,11 @@
 //
 //   1. Blocking. C is computed in blocks of KC (depth) x NC (columns) so the slice of B in use
 //      stays in the L2 cache while many rows of A pass by.
-//   2. Packing. The B block is copied into panels of NR columns stored k-major ([KC][NR]), and a
-//      block of A rows into micro-panels of MR rows ([KC][MR]). The micro-kernel then reads
-//      both with unit stride, whatever the transposition of the original matrices: packing is
-//      the only code that knows about MATMUL_NT and MATMUL_TN.
+//   2. Packing. The B block is copied into panels of NR columns stored k-major ([KC][NR]), so
+//      the micro-kernel reads it with unit stride whatever the transposition of B. A is packed
+//      into micro-panels of MR rows ([KC][MR]) only when it is stored transposed (MATMUL_TN);
+//      a row-major A is read where it lies, MR rows side by side, each with unit stride.
+//      Packing is the only code that knows about MATMUL_NT and MATMUL_TN.
 //   3. The micro-kernel. An MR x NR tile of C is accumulated in registers for the whole depth
 //      of the block: per step k it loads NR values of B and MR values of A and does MR*NR
 //      multiply-adds. It is written on the vector type of simd.h, with MR and NR chosen per
@@ -111,12 +112,14 @@ static void pack_a_tile(float *dst, const float *a, int m, int k, MatmulTrans t,
 }
 
 // The micro-kernel: acc[MR][NR] = sum over kc of a-column times b-row, added into C.
-// rows/cols < MR/NR only at the edges of C. Written with vectors (simd.h), the accumulator is
+// Element (i, kk) of its MR rows of A is a[i * row_step + kk * depth_step]: (1, MR) in a packed
+// micro-panel, (lda, 1) for rows of a row-major A read in place. rows/cols < MR/NR only at the
+// edges of C. Written with vectors (simd.h), the accumulator is
 // MR*NV register-sized values: both compilers unroll the constant loops over i and v and keep
 // every acc[i][v] in a register for the whole k loop. micro_kernel_naive below is the same sum
 // with scalars, the version to read first; the tests compare the two.
-static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *restrict c,
-                         int ldc, int rows, int cols, bool overwrite) {
+static void micro_kernel(int kc, const float *restrict a, long row_step, long depth_step, const float *restrict b,
+                         float *restrict c, int ldc, int rows, int cols, bool overwrite) {
     vecf acc[MR][NV];
     for (int i = 0; i < MR; i++)
         for (int v = 0; v < NV; v++) acc[i][v] = vec_splat(0.0f);
@@ -124,7 +127,7 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
         vecf brow[NV];
         for (int v = 0; v < NV; v++) brow[v] = vec_load(b + kk * NR + v * VEC_FLOATS);
         for (int i = 0; i < MR; i++) {
-            float ai = a[kk * MR + i];              // broadcast to every lane by the multiply
+            float ai = a[i * row_step + kk * depth_step];   // broadcast to every lane by the multiply
             for (int v = 0; v < NV; v++) acc[i][v] += ai * brow[v];
         }
     }
@@ -144,18 +147,18 @@ static void micro_kernel(int kc, const float *restrict a, const float *restrict 
 
 // The same computation with one float at a time: what the vector version means, and what
 // matmul_scalar_kernel runs in its place so that the tests can compare the two.
-static void micro_kernel_naive(int kc, const float *restrict a, const float *restrict b, float *restrict c,
-                               int ldc, int rows, int cols, bool overwrite) {
+static void micro_kernel_naive(int kc, const float *restrict a, long row_step, long depth_step,
+                               const float *restrict b, float *restrict c, int ldc, int rows, int cols, bool overwrite) {
     float acc[MR][NR] = {{0}};
     for (int kk = 0; kk < kc; kk++)
         for (int i = 0; i < MR; i++)
-            for (int j = 0; j < NR; j++) acc[i][j] += a[kk * MR + i] * b[kk * NR + j];
+            for (int j = 0; j < NR; j++) acc[i][j] += a[i * row_step + kk * depth_step] * b[kk * NR + j];
     for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++) c[(long)i * ldc + j] = (overwrite ? 0.0f : c[(long)i * ldc + j]) + acc[i][j];
 }
 
-typedef void MicroKernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, int ldc,
-                         int rows, int cols, bool overwrite);
+typedef void MicroKernel(int kc, const float *restrict a, long row_step, long depth_step, const float *restrict b,
+                         float *restrict c, int ldc, int rows, int cols, bool overwrite);
 
 typedef struct MatmulJob {
     MicroKernel *kernel;
@@ -184,21 +187,38 @@ static void matmul_pack_b(void *ctx, long begin, long end) {
 }
 
 // Task t computes rows [t*MC, t*MC + MC) of C across the whole current block of columns.
+//
+// A row-major A (MATMUL_NN, MATMUL_NT) is read in place in whole groups of MR rows: the kernel's
+// MR loads per step are then MR streams advancing with unit stride, which the caches serve as
+// well as a packed panel. Copying them first took 5% of a B=12 training step's samples (perf,
+// one thread, Zen 1), mostly the copy's loads missing the cache; without the copy the kernel
+// takes those misses itself, and the step is 1-2% faster. Only a last group of fewer than MR
+// rows is packed, zero padded, so that the kernel never reads past A. A stored transposed
+// (MATMUL_TN) is packed whole: its MR values at one depth are contiguous, but the next depth is
+// m floats further, so an unpacked micro-panel would spread over kc cache lines (measured: no
+// faster than packing).
 static void matmul_row_tile(void *ctx, long begin, long end) {
     const MatmulJob *job = ctx;
     alignas(64) float apack[MC * KC];
     for (long task = begin; task < end; task++) {
         int i0 = (int)task * MC;
         int mc = job->m - i0 < MC ? job->m - i0 : MC;
-        pack_a_tile(apack, job->a, job->m, job->k, job->trans, i0, mc, job->k0, job->kc);
-        // The packed A tile (MC x KC, 64 KiB) stays in L2 while B's panels stream past it.
+        int in_place = job->trans == MATMUL_TN ? 0 : mc / MR * MR;   // rows read where they lie
+        if (in_place < mc)
+            pack_a_tile(apack, job->a, job->m, job->k, job->trans, i0 + in_place, mc - in_place, job->k0, job->kc);
+        // The A tile (MC x KC, 64 KiB) stays in L2 while B's panels stream past it.
         for (int p = 0; p < job->nc; p += NR) {
             int cols = job->nc - p < NR ? job->nc - p : NR;
             for (int r = 0; r < mc; r += MR) {
                 int rows = mc - r < MR ? mc - r : MR;
                 float *ctile = job->c + (long)(i0 + r) * job->n + job->j0 + p;
-                job->kernel(job->kc, apack + (long)r * job->kc, job->bpack + (long)p * job->kc, ctile,
-                            job->n, rows, cols, job->overwrite);
+                const float *bpanel = job->bpack + (long)p * job->kc;
+                if (r < in_place)
+                    job->kernel(job->kc, job->a + (long)(i0 + r) * job->k + job->k0, job->k, 1, bpanel, ctile,
+                                job->n, rows, cols, job->overwrite);
+                else
+                    job->kernel(job->kc, apack + (long)(r - in_place) * job->kc, 1, MR, bpanel, ctile, job->n, rows,
+                                cols, job->overwrite);
             }
         }
     }

@@ -104,6 +104,8 @@ mutants=(
   "tensor/vmath.h|return (q & 2) ? -v : v;|return v;"
   "tensor/ops.c|if (!(fabsf(x[i]) <= VTRIG_MAX_ARG)) block[i] = cosine ? cosf(x[i]) : sinf(x[i]);|if (!(fabsf(x[i]) <= VTRIG_MAX_ARG)) block[i] = sinf(x[i]);"
   "autograd/op_causal_conv.c|for (long blk = 0; blk < j->blocks; blk++) {|for (long blk = 1; blk < j->blocks; blk++) {"
+  "tensor/matmul.c|job->a + (long)(i0 + r) * job->k + job->k0, job->k, 1|job->a + (long)(i0 + r) * job->k, job->k, 1"
+  "tensor/matmul.c|apack + (long)(r - in_place) * job->kc|apack + (long)r * job->kc"
 )
 
 work=$(mktemp -d /tmp/hyena-mutate-XXXXXX)

@@ -107,6 +107,29 @@ START_TEST(test_matmul_vector_kernel_equals_scalar_kernel) {
 }
 END_TEST
 
+// A row-major A is read where it lies (MATMUL_NN), a transposed one is packed first
+// (MATMUL_TN, given Aᵀ): the kernel sees the same numbers in the same order either way, so the
+// products agree to the bit, also for m that is not a multiple of the tile's rows (the last rows
+// are packed in both) and over several depth blocks.
+START_TEST(test_matmul_rows_read_in_place_equal_packed_rows) {
+    static const int cases[][3] = {{48, 64, 40}, {53, 300, 17}, {7, 5, 33}, {200, 600, 130}};
+    Rng r = rng_new(14);
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        int m = cases[s][0], k = cases[s][1], n = cases[s][2];
+        Product p = random_product(&r, m, k, n);
+        float *at = malloc(sizeof(float) * m * k);  // Aᵀ: [k, m]
+        for (int i = 0; i < m; i++)
+            for (int kk = 0; kk < k; kk++) at[(long)kk * m + i] = p.a[(long)i * k + kk];
+        matmul(p.c, p.a, p.b, m, k, n, MATMUL_NN, true);
+        matmul(p.want, at, p.b, m, k, n, MATMUL_TN, true);
+        ck_assert_msg(memcmp(p.c, p.want, sizeof(float) * m * n) == 0, "%d x %d x %d: in place and packed differ",
+                      m, k, n);
+        free(at);
+        free_product(&p);
+    }
+}
+END_TEST
+
 // On two threads a product with few rows per thread is split by columns (a weight gradient,
 // 65 x 768 x 600), one with many by rows (800 x 700 x 130); one thread runs everything in
 // order. Each C tile gets the same kernel calls either way: the same bits.
@@ -176,6 +199,7 @@ Suite *matmul_suite(void) {
     tcase_add_test(tc, test_matmul_tn_matches_triple_loop);
     tcase_add_test(tc, test_matmul_accumulate_adds_to_c);
     tcase_add_test(tc, test_matmul_vector_kernel_equals_scalar_kernel);
+    tcase_add_test(tc, test_matmul_rows_read_in_place_equal_packed_rows);
     tcase_add_test(tc, test_matmul_bits_do_not_depend_on_thread_count);
     tcase_add_test(tc, test_matmul_split_k_matches_triple_loop_for_any_thread_count);
     suite_add_tcase(s, tc);
