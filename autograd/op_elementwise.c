@@ -161,11 +161,25 @@ typedef struct GeluGradJob {
     const float *g, *a, *cdf;
 } GeluGradJob;
 
+// ga += g * gelu'(a), a vector at a time as in the forward (gelu_span, tensor/ops.c), the last
+// few elements through one zero-padded vector.
 static void gelu_grad_chunk(void *ctx, long begin, long end) {
     const GeluGradJob *j = ctx;
-    float *restrict ga = j->ga;
-    const float *restrict g = j->g, *restrict a = j->a, *restrict cdf = j->cdf;
-    for (long i = begin; i < end; i++) ga[i] += g[i] * gelu_derivative_given_cdf(a[i], cdf[i]);
+    long i = begin;
+    for (; i + VEC_FLOATS <= end; i += VEC_FLOATS) {
+        vecf d = gelu_derivative_given_cdf_vec(vec_load(j->a + i), vec_load(j->cdf + i));
+        vec_store(j->ga + i, vec_load(j->ga + i) + vec_load(j->g + i) * d);
+    }
+    if (i < end) {
+        size_t rest = (size_t)(end - i) * sizeof(float);
+        float a[VEC_FLOATS] = {0}, cdf[VEC_FLOATS] = {0}, g[VEC_FLOATS] = {0}, ga[VEC_FLOATS] = {0};
+        memcpy(a, j->a + i, rest);
+        memcpy(cdf, j->cdf + i, rest);
+        memcpy(g, j->g + i, rest);
+        memcpy(ga, j->ga + i, rest);
+        vec_store(ga, vec_load(ga) + vec_load(g) * gelu_derivative_given_cdf_vec(vec_load(a), vec_load(cdf)));
+        memcpy(j->ga + i, ga, rest);
+    }
 }
 
 static void unary_grad(Node *n, UnaryOp op) {

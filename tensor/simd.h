@@ -21,6 +21,7 @@
 #ifndef HYENA_SIMD_H
 #define HYENA_SIMD_H
 
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__AVX512F__)
@@ -50,6 +51,14 @@ static inline vecf vec_load(const float *p) {
 static inline void vec_store(float *p, vecf v) { memcpy(p, &v, sizeof v); }
 
 static inline vecf vec_splat(float x) { return (vecf){0} + x; }
+
+// One 32-bit integer per float lane: what a comparison of two vecf gives (every bit set in the
+// lanes where it holds, none elsewhere), and what __builtin_convertvector(v, veci) makes of v.
+typedef int32_t veci __attribute__((vector_size(VEC_FLOATS * sizeof(int32_t))));
+
+// `mask ? a : b` lane by lane (C, unlike C++, has no ?: on vectors). Casting a vecf to veci
+// reinterprets its bits, so this is two ANDs and an OR, or one blend instruction.
+static inline vecf vec_select(veci mask, vecf a, vecf b) { return (vecf)((mask & (veci)a) | (~mask & (veci)b)); }
 
 // ---- four floats, on every target: the unit of the small transposes in fft.c
 

@@ -344,6 +344,61 @@ START_TEST(test_vexp_and_gelu_match_double_precision_on_a_dense_grid) {
 }
 END_TEST
 
+// The vector twins of vexp, Phi and gelu' (vmath.h), which the GELU loops call, against the
+// scalar functions: the same operations in the same order, so the same bits, lane by lane, on
+// the dense grid and at the edges (underflow, overflow, NaN, -0).
+static bool same_float(float x, float y) { return x == y ? signbit(x) == signbit(y) : isnan(x) && isnan(y); }
+
+START_TEST(test_gelu_vector_functions_equal_the_scalar_ones) {
+    static const float edges[] = {NAN, -0.0f, 0.0f, -1000.0f, 1000.0f, -87.5f, 88.5f, -30.0f, 30.0f, -1e-30f, 5.0f};
+    int n_grid = 240000, n = n_grid + (int)(sizeof edges / sizeof edges[0]), differ = 0;
+    for (int i0 = 0; i0 < n; i0 += VEC_FLOATS) {
+        float x[VEC_FLOATS], cdf[VEC_FLOATS], e[VEC_FLOATS], d[VEC_FLOATS];
+        for (int l = 0; l < VEC_FLOATS; l++) {
+            int i = i0 + l < n ? i0 + l : n - 1;
+            x[l] = i < n_grid ? -12.0f + 0.0001f * (float)i : edges[i - n_grid];
+        }
+        vecf xv = vec_load(x), cdfv = normal_cdf_vec(xv);
+        vec_store(cdf, cdfv);
+        vec_store(e, vexp_vec(xv));
+        vec_store(d, gelu_derivative_given_cdf_vec(xv, cdfv));
+        for (int l = 0; l < VEC_FLOATS; l++)
+            if (!same_float(cdf[l], normal_cdf(x[l])) || !same_float(e[l], vexp(x[l])) ||
+                !same_float(d[l], gelu_derivative_given_cdf(x[l], normal_cdf(x[l]))))
+                ck_assert_msg(++differ < 5, "x = %.9g: Phi %.9g vs %.9g, exp %.9g vs %.9g, gelu' %.9g vs %.9g", x[l],
+                              cdf[l], normal_cdf(x[l]), e[l], vexp(x[l]), d[l],
+                              gelu_derivative_given_cdf(x[l], normal_cdf(x[l])));
+    }
+    ck_assert_int_eq(differ, 0);
+}
+END_TEST
+
+// The GELU loops give every element the vector function's bits, wherever a chunk or the array
+// ends: a length that is not a multiple of VEC_FLOATS, in place and not, and gelu_with_cdf.
+START_TEST(test_gelu_loops_give_every_element_the_same_bits) {
+    long n = 3 * 16384 + 5;   // several chunks of the pool, and a ragged end
+    float *a = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * n), *cdf = malloc(sizeof(float) * n);
+    float *inplace = malloc(sizeof(float) * n);
+    Rng r = rng_new(21);
+    rng_fill_uniform(&r, a, n, -6, 6);
+    memcpy(inplace, a, sizeof(float) * n);
+    unary(out, a, n, UNARY_GELU);
+    unary(inplace, inplace, n, UNARY_GELU);
+    float *out2 = malloc(sizeof(float) * n);
+    gelu_with_cdf(out2, cdf, a, n);
+    for (long i = 0; i < n; i++) {
+        ck_assert_msg(same_float(out[i], gelu(a[i])), "element %ld: %.9g, gelu() %.9g", i, out[i], gelu(a[i]));
+        ck_assert(same_float(inplace[i], out[i]) && same_float(out2[i], out[i]));
+        ck_assert(same_float(cdf[i], normal_cdf(a[i])));
+    }
+    free(a);
+    free(out);
+    free(out2);
+    free(cdf);
+    free(inplace);
+}
+END_TEST
+
 // vmath.h's sin and cos against double on a grid over their whole reach, |x| <= VTRIG_MAX_ARG,
 // where the reduction x - j pi/2 is hardest (bound: about twice the 9.5e-8 measured).
 START_TEST(test_vsin_and_vcos_match_double_precision_within_their_reach) {
@@ -517,6 +572,8 @@ Suite *tensor_suite(void) {
     tcase_add_checked_fixture(tc, with_two_threads, stop_threads);
     tcase_add_test(tc, test_tensor_new_keeps_shape_and_size);
     tcase_add_test(tc, test_vexp_and_gelu_match_double_precision_on_a_dense_grid);
+    tcase_add_test(tc, test_gelu_vector_functions_equal_the_scalar_ones);
+    tcase_add_test(tc, test_gelu_loops_give_every_element_the_same_bits);
     tcase_add_test(tc, test_vsin_and_vcos_match_double_precision_within_their_reach);
     tcase_add_test(tc, test_trig_span_gives_libm_beyond_reach_and_vsin_within);
     tcase_add_test(tc, test_arena_returns_64_byte_aligned_memory);
