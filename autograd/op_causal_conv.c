@@ -8,6 +8,9 @@
 // sum over every row: each block of CONV_ROW_BLOCK rows sums its own part (threads take blocks),
 // then the parts are added block by block, in order: the same bits for any thread count.
 //
+// gx is written whole, row by row: when nothing was written to it yet, each row starts from 0
+// rather than from what is there (stores_grads, tape.h), and nothing zeroes it beforehand.
+//
 // The weights are used transposed, wt[k, c] = w[c, k], so that the loop over channels reads
 // them contiguously: read in place, w[c * K + k] is one float every K, which does not vectorize.
 #include <string.h>
@@ -21,6 +24,7 @@ typedef struct CausalConvJob {
     float *y, *gx, *partials;  // partials: [blocks][K + 1][C], gw then gbias
     const float *x, *wt, *bias, *gy;
     int B, L, C, K;
+    bool store_gx;             // gx = ..., not gx += ...: nothing was written to gx yet
 } CausalConvJob;
 
 static float *transposed_weights(Arena *arena, const float *w, int C, int K) {
@@ -54,6 +58,8 @@ static void conv_grad_rows(void *ctx, long begin, long end) {
         int s = (int)(row % j->L);
         const float *gyb = j->gy + (row - s) * C;
         float *restrict gx = j->gx + row * C;
+        if (j->store_gx)
+            for (int c = 0; c < C; c++) gx[c] = 0.0f;
         for (int k = 0; k < j->K; k++) {
             int t = s + P - k;
             if (t >= j->L) continue;
@@ -110,9 +116,10 @@ static void sum_parts_in_block_order(void *ctx, long begin, long end) {
 static void causal_conv_backward(Node *n) {
     Var *x = n->in[0], *w = n->in[1], *bias = n->in[2];
     int B = x->value.shape[0], L = x->value.shape[1], C = x->value.shape[2], K = n->ints[0];
-    CausalConvJob j = {NULL, NULL, NULL, x->value.data, NULL, bias->value.data, n->out->grad, B, L, C, K};
+    CausalConvJob j = {NULL, NULL, NULL, x->value.data, NULL, bias->value.data, n->out->grad, B, L, C, K, false};
     if (x->requires_grad) {
         j.gx = x->grad;
+        j.store_gx = ag_grad_first_write(x);
         j.wt = transposed_weights(n->tape->arena, w->value.data, C, K);
         parallel_for((long)B * L, 64, conv_grad_rows, &j);
     }
@@ -140,9 +147,12 @@ Var *ag_causal_conv(Tape *tape, Var *x, Var *w, Var *bias) {
         ag_shape_error("causal_conv", "bias must be [C]", &x->value, &bias->value);
     Var *y = ag_new_var(tape, 3, x->value.shape, "causal_conv");
     CausalConvJob j = {y->value.data, NULL, NULL, x->value.data, transposed_weights(tape->arena, w->value.data, C, K),
-                       bias->value.data, NULL, x->value.shape[0], x->value.shape[1], C, K};
+                       bias->value.data, NULL, x->value.shape[0], x->value.shape[1], C, K, false};
     parallel_for((long)j.B * j.L, 64, conv_rows, &j);
     Node *n = ag_record(tape, "causal_conv", causal_conv_backward, y, 3, (Var *[]){x, w, bias});
-    if (n) n->ints[0] = K;
+    if (n) {
+        n->ints[0] = K;
+        n->stores_grads = 1u << 0;   // w's and bias's gradients are sums, added in
+    }
     return y;
 }

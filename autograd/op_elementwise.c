@@ -6,6 +6,9 @@
 //   y = exp(a)     ga += g * y             y = log(a)    ga += g / a
 //   y = sin(a)     ga += g * cos(a)        y = tanh(a)   ga += g * (1 - y^2)
 //   y = gelu(a)    ga += g * gelu'(a)   (gelu' from Phi(a), saved by the forward)
+//
+// add, mul and gelu write all of ga in one pass, so they store it instead when they are the
+// first to write it (stores_grads, ag_grad_first_write in tape.h): ga = g, g * b, g * gelu'(a).
 #include <math.h>
 #include <string.h>
 
@@ -39,7 +42,10 @@ static void add_backward(Node *n) {
     Var *a = n->in[0], *b = n->in[1];
     const float *g = n->out->grad;
     long inner = (long)b->value.size, outer = (long)a->value.size / (inner ? inner : 1);
-    if (a->requires_grad) add_broadcast(a->grad, a->grad, g, 1, (long)a->value.size);
+    if (a->requires_grad) {
+        if (ag_grad_first_write(a)) copy_floats(a->grad, g, (long)a->value.size);
+        else add_broadcast(a->grad, a->grad, g, 1, (long)a->value.size);
+    }
     if (b->requires_grad) broadcast_grad_b(n, b->grad, g, NULL, outer, inner);
 }
 
@@ -47,7 +53,8 @@ Var *ag_add(Tape *tape, Var *a, Var *b) {
     long inner = broadcast_inner("add", a, b);
     Var *y = ag_new_var(tape, a->value.rank, a->value.shape, "add");
     add_broadcast(y->value.data, a->value.data, b->value.data, (long)a->value.size / (inner ? inner : 1), inner);
-    ag_record(tape, "add", add_backward, y, 2, (Var *[]){a, b});
+    Node *n = ag_record(tape, "add", add_backward, y, 2, (Var *[]){a, b});
+    if (n) n->stores_grads = 1u << 0;   // b's gradient is a sum over broadcast rows, added in
     return y;
 }
 
@@ -57,25 +64,29 @@ typedef struct MulGradJob {
     float *ga;
     const float *g, *b;
     long inner;
+    bool store;   // ga = g * b: nothing was written to ga yet
 } MulGradJob;
 
-// Rows [begin, end) of ga += g * b. A whole row against b, not `b[i % inner]` per element: the
+// ga[0 .. n) (+)= g * b
+static void mul_grad_span(float *ga, const float *g, const float *b, long n, bool store) {
+    if (store)
+        for (long i = 0; i < n; i++) ga[i] = g[i] * b[i];
+    else
+        for (long i = 0; i < n; i++) ga[i] += g[i] * b[i];
+}
+
+// Rows [begin, end) of ga (+)= g * b. A whole row against b, not `b[i % inner]` per element: the
 // modulo would keep the loop from vectorizing.
 static void mul_grad_a(void *ctx, long begin, long end) {
     const MulGradJob *j = ctx;
-    const float *b = j->b;
-    for (long o = begin; o < end; o++) {
-        float *ga = j->ga + o * j->inner;
-        const float *g = j->g + o * j->inner;
-        for (long i = 0; i < j->inner; i++) ga[i] += g[i] * b[i];
-    }
+    for (long o = begin; o < end; o++) mul_grad_span(j->ga + o * j->inner, j->g + o * j->inner, j->b, j->inner, j->store);
 }
 
-// Elements [begin, end) of ga += g * b, for a and b of the same shape (one long row: a gate, or
+// Elements [begin, end) of ga (+)= g * b, for a and b of the same shape (one long row: a gate, or
 // the filter's window), which would otherwise be a single chunk for a single thread.
 static void mul_grad_a_columns(void *ctx, long begin, long end) {
     const MulGradJob *j = ctx;
-    for (long i = begin; i < end; i++) j->ga[i] += j->g[i] * j->b[i];
+    mul_grad_span(j->ga + begin, j->g + begin, j->b + begin, end - begin, j->store);
 }
 
 static void mul_backward(Node *n) {
@@ -83,7 +94,7 @@ static void mul_backward(Node *n) {
     const float *g = n->out->grad;
     long inner = (long)b->value.size, outer = (long)a->value.size / (inner ? inner : 1);
     if (a->requires_grad) {
-        MulGradJob j = {a->grad, g, b->value.data, inner};
+        MulGradJob j = {a->grad, g, b->value.data, inner, ag_grad_first_write(a)};
         long rows_per_chunk = inner > 0 && inner < ELEMS_PER_CHUNK ? ELEMS_PER_CHUNK / inner : 1;
         if (outer == 1) parallel_for(inner, ELEMS_PER_CHUNK, mul_grad_a_columns, &j);
         else parallel_for(outer, rows_per_chunk, mul_grad_a, &j);
@@ -95,7 +106,8 @@ Var *ag_mul(Tape *tape, Var *a, Var *b) {
     long inner = broadcast_inner("mul", a, b);
     Var *y = ag_new_var(tape, a->value.rank, a->value.shape, "mul");
     mul_broadcast(y->value.data, a->value.data, b->value.data, (long)a->value.size / (inner ? inner : 1), inner);
-    ag_record(tape, "mul", mul_backward, y, 2, (Var *[]){a, b});
+    Node *n = ag_record(tape, "mul", mul_backward, y, 2, (Var *[]){a, b});
+    if (n) n->stores_grads = 1u << 0;   // as in add, b's gradient is added in
     return y;
 }
 
@@ -159,16 +171,18 @@ static void unary_grad_chunk(void *ctx, long begin, long end) {
 typedef struct GeluGradJob {
     float *ga;
     const float *g, *a, *cdf;
+    bool store;   // ga = g * gelu'(a): nothing was written to ga yet
 } GeluGradJob;
 
-// ga += g * gelu'(a), a vector at a time as in the forward (gelu_span, tensor/ops.c), the last
+// ga (+)= g * gelu'(a), a vector at a time as in the forward (gelu_span, tensor/ops.c), the last
 // few elements through one zero-padded vector.
 static void gelu_grad_chunk(void *ctx, long begin, long end) {
     const GeluGradJob *j = ctx;
     long i = begin;
     for (; i + VEC_FLOATS <= end; i += VEC_FLOATS) {
         vecf d = gelu_derivative_given_cdf_vec(vec_load(j->a + i), vec_load(j->cdf + i));
-        vec_store(j->ga + i, vec_load(j->ga + i) + vec_load(j->g + i) * d);
+        vecf gd = vec_load(j->g + i) * d;
+        vec_store(j->ga + i, j->store ? gd : vec_load(j->ga + i) + gd);
     }
     if (i < end) {
         size_t rest = (size_t)(end - i) * sizeof(float);
@@ -176,8 +190,9 @@ static void gelu_grad_chunk(void *ctx, long begin, long end) {
         memcpy(a, j->a + i, rest);
         memcpy(cdf, j->cdf + i, rest);
         memcpy(g, j->g + i, rest);
-        memcpy(ga, j->ga + i, rest);
-        vec_store(ga, vec_load(ga) + vec_load(g) * gelu_derivative_given_cdf_vec(vec_load(a), vec_load(cdf)));
+        if (!j->store) memcpy(ga, j->ga + i, rest);
+        vecf gd = vec_load(g) * gelu_derivative_given_cdf_vec(vec_load(a), vec_load(cdf));
+        vec_store(ga, j->store ? gd : vec_load(ga) + gd);
         memcpy(j->ga + i, ga, rest);
     }
 }
@@ -192,7 +207,8 @@ static void log_backward(Node *n) { unary_grad(n, UNARY_LOG); }
 static void sin_backward(Node *n) { unary_grad(n, UNARY_SIN); }
 static void tanh_backward(Node *n) { unary_grad(n, UNARY_TANH); }
 static void gelu_backward(Node *n) {
-    GeluGradJob j = {n->in[0]->grad, n->out->grad, n->in[0]->value.data, n->saved[0].data};
+    GeluGradJob j = {n->in[0]->grad, n->out->grad, n->in[0]->value.data, n->saved[0].data,
+                     ag_grad_first_write(n->in[0])};
     parallel_for((long)n->out->value.size, ELEMS_PER_CHUNK, gelu_grad_chunk, &j);
 }
 
@@ -220,5 +236,6 @@ Var *ag_gelu(Tape *tape, Var *a) {
     gelu_with_cdf(y->value.data, cdf.data, a->value.data, (long)a->value.size);
     Node *n = ag_record(tape, "gelu", gelu_backward, y, 1, &a);
     n->saved[0] = cdf;
+    n->stores_grads = 1u << 0;
     return y;
 }

@@ -5,7 +5,9 @@
 //   y = a·bᵀ + c  (c: [N], the affine layer)  as above, and gc += g summed over the R rows
 //
 // a may have any number of leading axes: [B, T, K] is R = B*T rows. Each gradient is itself a
-// matmul, one of the transposed forms tensor/matmul.c packs without copying a transpose.
+// matmul, one of the transposed forms tensor/matmul.c packs without copying a transpose, and it
+// stores instead of adding when it is the first to write its gradient (ag_grad_first_write):
+// the products write all of ga and gb, so their nodes set stores_grads for a and b.
 #include "../tensor/matmul.h"
 #include "../tensor/ops.h"
 #include "ops.h"
@@ -20,19 +22,19 @@ static Var *product_var(Tape *tape, const Var *a, int N, const char *name) {
     return ag_new_var(tape, a->value.rank, shape, name);
 }
 
-// gw += aᵀ·g, a: [R, m], g: [R, n]: the weight gradient, split over the R tokens when R is long
+// gw (+)= aᵀ·g, a: [R, m], g: [R, n]: the weight gradient, split over the R tokens when R is long
 // (matmul_tn_split_k), with the partial sums in the tape's arena.
-static void weight_grad(Node *node, float *gw, const float *a, const float *g, int R, int m, int n) {
+static void weight_grad(Node *node, Var *w, const float *a, const float *g, int R, int m, int n) {
     size_t floats = matmul_split_k_floats(m, R, n);
     float *partials = floats ? arena_alloc(node->tape->arena, floats * sizeof(float)) : NULL;
-    matmul_tn_split_k(gw, a, g, m, R, n, true, partials);
+    matmul_tn_split_k(w->grad, a, g, m, R, n, !ag_grad_first_write(w), partials);
 }
 
 static void matmul_backward(Node *n) {
     Var *a = n->in[0], *b = n->in[1];
     int R = rows_of(a), K = b->value.shape[0], N = b->value.shape[1];
-    if (a->requires_grad) matmul(a->grad, n->out->grad, b->value.data, R, N, K, MATMUL_NT, true);
-    if (b->requires_grad) weight_grad(n, b->grad, a->value.data, n->out->grad, R, K, N);
+    if (a->requires_grad) matmul(a->grad, n->out->grad, b->value.data, R, N, K, MATMUL_NT, !ag_grad_first_write(a));
+    if (b->requires_grad) weight_grad(n, b, a->value.data, n->out->grad, R, K, N);
 }
 
 Var *ag_matmul(Tape *tape, Var *a, Var *b) {
@@ -41,15 +43,16 @@ Var *ag_matmul(Tape *tape, Var *a, Var *b) {
     int R = rows_of(a), K = b->value.shape[0], N = b->value.shape[1];
     Var *y = product_var(tape, a, N, "matmul");
     matmul(y->value.data, a->value.data, b->value.data, R, K, N, MATMUL_NN, false);
-    ag_record(tape, "matmul", matmul_backward, y, 2, (Var *[]){a, b});
+    Node *n = ag_record(tape, "matmul", matmul_backward, y, 2, (Var *[]){a, b});
+    if (n) n->stores_grads = 1u << 0 | 1u << 1;
     return y;
 }
 
 static void matmul_bt_backward(Node *n) {
     Var *a = n->in[0], *b = n->in[1];
     int R = rows_of(a), N = b->value.shape[0], K = b->value.shape[1];
-    if (a->requires_grad) matmul(a->grad, n->out->grad, b->value.data, R, N, K, MATMUL_NN, true);
-    if (b->requires_grad) weight_grad(n, b->grad, n->out->grad, a->value.data, R, N, K);
+    if (a->requires_grad) matmul(a->grad, n->out->grad, b->value.data, R, N, K, MATMUL_NN, !ag_grad_first_write(a));
+    if (b->requires_grad) weight_grad(n, b, n->out->grad, a->value.data, R, N, K);
 }
 
 Var *ag_matmul_bt(Tape *tape, Var *a, Var *b) {
@@ -58,7 +61,8 @@ Var *ag_matmul_bt(Tape *tape, Var *a, Var *b) {
     int R = rows_of(a), N = b->value.shape[0], K = b->value.shape[1];
     Var *y = product_var(tape, a, N, "matmul_bt");
     matmul(y->value.data, a->value.data, b->value.data, R, K, N, MATMUL_NT, false);
-    ag_record(tape, "matmul_bt", matmul_bt_backward, y, 2, (Var *[]){a, b});
+    Node *n = ag_record(tape, "matmul_bt", matmul_bt_backward, y, 2, (Var *[]){a, b});
+    if (n) n->stores_grads = 1u << 0 | 1u << 1;
     return y;
 }
 
@@ -80,6 +84,7 @@ Var *ag_linear(Tape *tape, Var *x, Var *w, Var *bias) {
     Var *y = product_var(tape, x, N, "linear");
     matmul(y->value.data, x->value.data, w->value.data, R, K, N, MATMUL_NT, false);
     add_broadcast(y->value.data, y->value.data, bias->value.data, R, N);
-    ag_record(tape, "linear", linear_backward, y, 3, (Var *[]){x, w, bias});
+    Node *n = ag_record(tape, "linear", linear_backward, y, 3, (Var *[]){x, w, bias});
+    if (n) n->stores_grads = 1u << 0 | 1u << 1;   // the bias's gradient is a sum added in
     return y;
 }

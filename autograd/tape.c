@@ -173,12 +173,24 @@ void ag_shape_error(const char *op, const char *what, const Tensor *a, const Ten
     exit(1);
 }
 
-// Zeroed by all threads: an activation's gradient can be megabytes, and one thread alone
-// zeroing it leaves the others idle.
-static void ensure_grad(Tape *tape, Var *v) {
-    if (v->grad) return;
-    v->grad = arena_alloc(tape->arena, v->value.size * sizeof(float));
-    fill_zero(v->grad, (long)v->value.size);
+// v's gradient, allocated if it is not yet, and zeroed unless the caller will store into it
+// (tape.h). Zeroed by all threads: an activation's gradient can be megabytes, and one thread
+// alone zeroing it leaves the others idle.
+static void ensure_grad(Tape *tape, Var *v, bool will_store) {
+    if (!v->grad) {
+        v->grad = arena_alloc(tape->arena, v->value.size * sizeof(float));
+        v->grad_fresh = true;
+    }
+    if (v->grad_fresh && !will_store) {
+        fill_zero(v->grad, (long)v->value.size);
+        v->grad_fresh = false;
+    }
+}
+
+bool ag_grad_first_write(Var *v) {
+    bool first = v->grad_fresh;
+    v->grad_fresh = false;
+    return first;
 }
 
 void ag_backward(Tape *tape, Var *out, const float *seed) {
@@ -187,7 +199,7 @@ void ag_backward(Tape *tape, Var *out, const float *seed) {
                 out->name);
         exit(1);
     }
-    ensure_grad(tape, out);
+    ensure_grad(tape, out, false);
     for (size_t i = 0; i < out->value.size; i++) out->grad[i] += seed ? seed[i] : 1.0f;
     // Nodes were recorded in execution order, so walking backwards visits every node after all
     // the nodes that consume its output: its gradient is complete when its backward runs.
@@ -195,8 +207,12 @@ void ag_backward(Tape *tape, Var *out, const float *seed) {
     tape_profile_mark(tape);
     for (Node *node = out->node; node; node = node->prev) {
         if (node->out->grad == NULL) continue;
+        // Every consumer of node->out writes its gradient, so it is never fresh here; were it
+        // (an op that broke the stores_grads contract), zeros are at least the safe reading.
+        ensure_grad(tape, node->out, false);
         for (int i = 0; i < node->n_in; i++)
-            if (node->in[i]->requires_grad) ensure_grad(tape, node->in[i]);
+            if (node->in[i]->requires_grad)
+                ensure_grad(tape, node->in[i], !tape->zero_every_grad && (node->stores_grads >> i & 1u));
         node->backward(node);
         if (tape->profile) profile_charge(tape->profile, node->op, true);
     }

@@ -147,6 +147,16 @@ void fill_zero(float *x, long n) {
     parallel_for(n, 4 * ELEMS_PER_CHUNK, zero_chunk, &j);
 }
 
+static void copy_chunk(void *ctx, long begin, long end) {
+    const CopyJob *j = ctx;
+    memcpy(j->dst + begin, j->src + begin, (size_t)(end - begin) * sizeof(float));
+}
+
+void copy_floats(float *dst, const float *src, long n) {
+    CopyJob j = {dst, src};
+    parallel_for(n, 4 * ELEMS_PER_CHUNK, copy_chunk, &j);
+}
+
 // ---------------------------------------------------------------- elementwise maps
 
 typedef struct UnaryJob {

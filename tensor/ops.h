@@ -27,6 +27,8 @@ size_t column_sum_scratch(long outer, long inner);
 void column_sum_add(float *out, const float *g, const float *w, long outer, long inner, float *partials);
 // x[0 .. n) = 0, threaded (gradients are zeroed before backward adds into them).
 void fill_zero(float *x, long n);
+// dst[0 .. n) = src[0 .. n), threaded; the two must not overlap.
+void copy_floats(float *dst, const float *src, long n);
 // out = s * a
 void scale(float *out, const float *a, float s, long n);
 // out = f(a) elementwise; GELU is the exact one, x * Phi(x) (PyTorch's default), computed by

@@ -106,6 +106,9 @@ mutants=(
   "autograd/op_causal_conv.c|for (long blk = 0; blk < j->blocks; blk++) {|for (long blk = 1; blk < j->blocks; blk++) {"
   "tensor/matmul.c|job->a + (long)(i0 + r) * job->k + job->k0, job->k, 1|job->a + (long)(i0 + r) * job->k, job->k, 1"
   "tensor/matmul.c|apack + (long)(r - in_place) * job->kc|apack + (long)r * job->kc"
+  "autograd/tape.c|    bool first = v->grad_fresh;|    bool first = true;"
+  "autograd/op_elementwise.c|MulGradJob j = {a->grad, g, b->value.data, inner, ag_grad_first_write(a)};|MulGradJob j = {a->grad, g, b->value.data, inner, true};"
+  "autograd/op_causal_conv.c|            for (int c = 0; c < C; c++) gx[c] = 0.0f;|            ;"
 )
 
 work=$(mktemp -d /tmp/hyena-mutate-XXXXXX)

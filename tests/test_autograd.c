@@ -427,6 +427,46 @@ START_TEST(test_backward_adds_both_uses_of_a_variable) {
 }
 END_TEST
 
+// A backward stores an input's gradient when it is the first to write it (stores_grads), instead
+// of zeroing it and adding. Against the simple rule (tape.zero_every_grad): the same gradients,
+// for variables used twice (u by two ops, and twice by one: u * u), a bias used by two ops, and
+// an input that is not a parameter.
+static void shared_graph_backward(Tape *tape, Var *x, Var *w1, Var *b1, Var *w2) {
+    Var *u = ag_gelu(tape, ag_linear(tape, x, w1, b1));         // [4, 6]
+    Var *v = ag_add(tape, u, b1);
+    Var *w = ag_mul(tape, u, u);
+    Var *y = ag_matmul_bt(tape, ag_add(tape, v, w), w2);          // [4, 3]
+    ag_backward(tape, ag_sum(tape, ag_mul(tape, y, y)), NULL);
+}
+
+START_TEST(test_stored_gradients_equal_zeroed_ones) {
+    Var *w1 = random_param("w1", 2, (int[]){6, 5}, -1, 1), *b1 = random_param("b1", 1, (int[]){6}, -1, 1);
+    Var *w2 = random_param("w2", 2, (int[]){3, 6}, -1, 1);
+    float xs[20], want[4][30];
+    rng_fill_uniform(&rng, xs, 20, -1, 1);
+    Var *ps[] = {w1, b1, w2};
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    for (int rule = 0; rule < 2; rule++) {   // 0: zero every gradient, then add; 1: store first writes
+        tape_reset(&tape);
+        tape.zero_every_grad = rule == 0;
+        ag_zero_grad(ps, 3);
+        Var *x = ag_input(&tape, tensor_view(xs, 2, (int[]){4, 5}), true, "x");
+        shared_graph_backward(&tape, x, w1, b1, w2);
+        Var *all[] = {x, w1, b1, w2};
+        for (int v = 0; v < 4; v++)
+            for (size_t i = 0; i < all[v]->value.size; i++) {
+                if (rule == 0) want[v][i] = all[v]->grad[i];
+                else ck_assert_msg(all[v]->grad[i] == want[v][i], "%s[%zu]: stored %.9g, zeroed %.9g", all[v]->name,
+                                   i, all[v]->grad[i], want[v][i]);
+            }
+    }
+    arena_free(&arena);
+}
+END_TEST
+
 START_TEST(test_parameter_gradients_accumulate_until_zero_grad) {
     Arena arena;
     arena_init(&arena, 0);
@@ -602,6 +642,7 @@ Suite *autograd_suite(void) {
     TCase *tape = tcase_create("tape");
     tcase_add_checked_fixture(tape, setup, teardown);
     tcase_add_test(tape, test_backward_adds_both_uses_of_a_variable);
+    tcase_add_test(tape, test_stored_gradients_equal_zeroed_ones);
     tcase_add_test(tape, test_parameter_gradients_accumulate_until_zero_grad);
     tcase_add_test(tape, test_nothing_is_recorded_when_not_recording_or_no_grad_needed);
     tcase_add_test(tape, test_graph_dumps_list_ops_in_execution_order);

@@ -125,6 +125,40 @@ END_TEST
 START_TEST(test_gradcheck_lm_with_a_short_conv_before_attention) { gradcheck_lm(2); }
 END_TEST
 
+// The whole language model, Hyena and attention layers, with gradients stored by their first
+// writer (stores_grads) and with the simple rule (zero every gradient, then add): the same
+// parameter gradients.
+START_TEST(test_lm_stored_gradients_equal_zeroed_ones) {
+    LmGraph g;
+    lm_init(&g, 2);
+    Arena arena;
+    arena_init(&arena, 0);
+    Tape tape;
+    tape_init(&tape, &arena);
+    float *want[128];
+    for (int rule = 0; rule < 2; rule++) {   // 0: zero every gradient, then add; 1: store first writes
+        tape_reset(&tape);
+        tape.zero_every_grad = rule == 0;
+        params_zero_grad(&g.model.params);
+        ag_backward(&tape, build_lm_loss(&tape, &g), NULL);
+        for (int p = 0; p < g.model.params.n; p++) {
+            Var *v = g.model.params.items[p].var;
+            if (rule == 0) {
+                want[p] = malloc(v->value.size * sizeof(float));
+                memcpy(want[p], v->grad, v->value.size * sizeof(float));
+                continue;
+            }
+            for (size_t i = 0; i < v->value.size; i++)
+                ck_assert_msg(v->grad[i] == want[p][i], "%s[%zu]: stored %.9g, zeroed %.9g", v->name, i, v->grad[i],
+                              want[p][i]);
+            free(want[p]);
+        }
+    }
+    arena_free(&arena);
+    model_free(&g.model);
+}
+END_TEST
+
 // model_forward_rows gives those rows of model_forward's logits, and a loss over them alone has
 // the gradients of the full loss with every other position ignored: it only skips the head's
 // work for positions that are not scored.
@@ -329,6 +363,7 @@ Suite *model_suite(void) {
     tcase_add_test(tc, test_tape_nodes_name_where_they_are_in_the_model);
     tcase_add_test(tc, test_gradcheck_causal_attention);
     tcase_add_test(tc, test_gradcheck_two_layer_hyena_lm);
+    tcase_add_test(tc, test_lm_stored_gradients_equal_zeroed_ones);
     tcase_add_test(tc, test_gradcheck_two_layer_mixed_hyena_attention_lm);
     tcase_add_test(tc, test_gradcheck_lm_with_a_short_conv_before_attention);
     tcase_add_test(tc, test_logits_at_chosen_rows_are_rows_of_the_full_forward_with_its_gradients);
