@@ -109,6 +109,8 @@ mutants=(
   "autograd/tape.c|    bool first = v->grad_fresh;|    bool first = true;"
   "autograd/op_elementwise.c|MulGradJob j = {a->grad, g, b->value.data, inner, ag_grad_first_write(a)};|MulGradJob j = {a->grad, g, b->value.data, inner, true};"
   "autograd/op_causal_conv.c|            for (int c = 0; c < C; c++) gx[c] = 0.0f;|            ;"
+  "tensor/vmath.h|    veci bits = (__builtin_convertvector(n, veci) + 127) << 23;|    veci bits = (__builtin_convertvector(n, veci) + 126) << 23;"
+  "tensor/ops.c|        memcpy(x, a + i, rest);|        memcpy(x, a + i, rest - sizeof(float));"
 )
 
 work=$(mktemp -d /tmp/hyena-mutate-XXXXXX)
