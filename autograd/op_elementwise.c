@@ -7,8 +7,9 @@
 //   y = sin(a)     ga += g * cos(a)        y = tanh(a)   ga += g * (1 - y^2)
 //   y = gelu(a)    ga += g * gelu'(a)   (gelu' from Phi(a), saved by the forward)
 //
-// add, mul and gelu write all of ga in one pass, so they store it instead when they are the
-// first to write it (stores_grads, ag_grad_first_write in tape.h): ga = g, g * b, g * gelu'(a).
+// add, mul and gelu write all of ga in one pass (and all of gb, when b has a's shape), so they
+// store it instead when they are the first to write it (stores_grads, ag_grad_first_write in
+// tape.h): ga = g, g * b, g * gelu'(a).
 #include <math.h>
 #include <string.h>
 
@@ -38,15 +39,21 @@ static void broadcast_grad_b(Node *n, float *gb, const float *g, const float *a,
 
 // ---- add
 
+// gx (+)= g, for an input of the output's own shape.
+static void add_grad_same_shape(Var *x, const float *g) {
+    if (ag_grad_first_write(x)) copy_floats(x->grad, g, (long)x->value.size);
+    else add_broadcast(x->grad, x->grad, g, 1, (long)x->value.size);
+}
+
 static void add_backward(Node *n) {
     Var *a = n->in[0], *b = n->in[1];
     const float *g = n->out->grad;
     long inner = (long)b->value.size, outer = (long)a->value.size / (inner ? inner : 1);
-    if (a->requires_grad) {
-        if (ag_grad_first_write(a)) copy_floats(a->grad, g, (long)a->value.size);
-        else add_broadcast(a->grad, a->grad, g, 1, (long)a->value.size);
+    if (a->requires_grad) add_grad_same_shape(a, g);
+    if (b->requires_grad) {
+        if (outer == 1) add_grad_same_shape(b, g);
+        else broadcast_grad_b(n, b->grad, g, NULL, outer, inner);
     }
-    if (b->requires_grad) broadcast_grad_b(n, b->grad, g, NULL, outer, inner);
 }
 
 Var *ag_add(Tape *tape, Var *a, Var *b) {
@@ -54,7 +61,8 @@ Var *ag_add(Tape *tape, Var *a, Var *b) {
     Var *y = ag_new_var(tape, a->value.rank, a->value.shape, "add");
     add_broadcast(y->value.data, a->value.data, b->value.data, (long)a->value.size / (inner ? inner : 1), inner);
     Node *n = ag_record(tape, "add", add_backward, y, 2, (Var *[]){a, b});
-    if (n) n->stores_grads = 1u << 0;   // b's gradient is a sum over broadcast rows, added in
+    // A broadcast b's gradient is a sum over rows, added in; b of a's shape is written whole.
+    if (n) n->stores_grads = 1u << 0 | (b->value.size == a->value.size ? 1u << 1 : 0);
     return y;
 }
 
@@ -77,29 +85,35 @@ static void mul_grad_span(float *ga, const float *g, const float *b, long n, boo
 
 // Rows [begin, end) of ga (+)= g * b. A whole row against b, not `b[i % inner]` per element: the
 // modulo would keep the loop from vectorizing.
-static void mul_grad_a(void *ctx, long begin, long end) {
+static void mul_grad_rows(void *ctx, long begin, long end) {
     const MulGradJob *j = ctx;
     for (long o = begin; o < end; o++) mul_grad_span(j->ga + o * j->inner, j->g + o * j->inner, j->b, j->inner, j->store);
 }
 
 // Elements [begin, end) of ga (+)= g * b, for a and b of the same shape (one long row: a gate, or
 // the filter's window), which would otherwise be a single chunk for a single thread.
-static void mul_grad_a_columns(void *ctx, long begin, long end) {
+static void mul_grad_columns(void *ctx, long begin, long end) {
     const MulGradJob *j = ctx;
     mul_grad_span(j->ga + begin, j->g + begin, j->b + begin, end - begin, j->store);
+}
+
+// gx (+)= g * other, for x of the output's shape and other broadcast over `outer` rows (or not).
+static void mul_grad_same_shape(Var *x, const float *g, const float *other, long outer, long inner) {
+    MulGradJob j = {x->grad, g, other, inner, ag_grad_first_write(x)};
+    long rows_per_chunk = inner > 0 && inner < ELEMS_PER_CHUNK ? ELEMS_PER_CHUNK / inner : 1;
+    if (outer == 1) parallel_for(inner, ELEMS_PER_CHUNK, mul_grad_columns, &j);
+    else parallel_for(outer, rows_per_chunk, mul_grad_rows, &j);
 }
 
 static void mul_backward(Node *n) {
     Var *a = n->in[0], *b = n->in[1];
     const float *g = n->out->grad;
     long inner = (long)b->value.size, outer = (long)a->value.size / (inner ? inner : 1);
-    if (a->requires_grad) {
-        MulGradJob j = {a->grad, g, b->value.data, inner, ag_grad_first_write(a)};
-        long rows_per_chunk = inner > 0 && inner < ELEMS_PER_CHUNK ? ELEMS_PER_CHUNK / inner : 1;
-        if (outer == 1) parallel_for(inner, ELEMS_PER_CHUNK, mul_grad_a_columns, &j);
-        else parallel_for(outer, rows_per_chunk, mul_grad_a, &j);
+    if (a->requires_grad) mul_grad_same_shape(a, g, b->value.data, outer, inner);
+    if (b->requires_grad) {
+        if (outer == 1) mul_grad_same_shape(b, g, a->value.data, 1, inner);   // a gate: as for a
+        else broadcast_grad_b(n, b->grad, g, a->value.data, outer, inner);
     }
-    if (b->requires_grad) broadcast_grad_b(n, b->grad, g, a->value.data, outer, inner);
 }
 
 Var *ag_mul(Tape *tape, Var *a, Var *b) {
@@ -107,7 +121,7 @@ Var *ag_mul(Tape *tape, Var *a, Var *b) {
     Var *y = ag_new_var(tape, a->value.rank, a->value.shape, "mul");
     mul_broadcast(y->value.data, a->value.data, b->value.data, (long)a->value.size / (inner ? inner : 1), inner);
     Node *n = ag_record(tape, "mul", mul_backward, y, 2, (Var *[]){a, b});
-    if (n) n->stores_grads = 1u << 0;   // as in add, b's gradient is added in
+    if (n) n->stores_grads = 1u << 0 | (b->value.size == a->value.size ? 1u << 1 : 0);   // as in add
     return y;
 }
 
