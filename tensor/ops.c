@@ -204,9 +204,10 @@ static void unary_chunk(void *ctx, long begin, long end) {
 
 // Blocks through the stack: out may be a (clang's run-time overlap check counts out == a as
 // overlap and falls back to scalar code; measured with clang 14 on GELU's old loop: 30x slower
-// in place), and the block cannot alias, so both compilers vectorize. Arguments beyond vsin's reach are rare (the Hyena
-// filter's are positions times a learned frequency), so a block first asks, in one vectorizable
-// pass, whether it has any; only then does it visit its elements one by one.
+// in place), and the block cannot alias, so both compilers vectorize. Arguments beyond vsin's
+// reach are rare (the Hyena filter's are positions times a learned frequency), so a block first
+// asks, in one vectorizable pass, whether it has any; only then does it visit its elements one
+// by one.
 #define TRIG_BLOCK 256
 
 void trig_span(float *out, const float *a, long n, bool cosine) {

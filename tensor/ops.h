@@ -31,8 +31,9 @@ void fill_zero(float *x, long n);
 void copy_floats(float *dst, const float *src, long n);
 // out = s * a
 void scale(float *out, const float *a, float s, long n);
-// out = f(a) elementwise; GELU is the exact one, x * Phi(x) (PyTorch's default), computed by
-// gelu() in vmath.h so that the loop vectorizes, and sin by trig_span.
+// out = f(a) elementwise; GELU is the exact one, x * Phi(x) (PyTorch's default), computed a
+// vector at a time by normal_cdf_vec (vmath.h; the same bits as gelu() there), and sin by
+// trig_span.
 void unary(float *out, const float *a, long n, UnaryOp op);
 // out = sin(a), or cos(a) when `cosine`, on one thread: vsin/vcos of vmath.h, and libm's sinf/cosf
 // for the arguments they do not reduce (|a| > VTRIG_MAX_ARG, NaN). Each element's value depends
