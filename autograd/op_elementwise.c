@@ -87,7 +87,8 @@ static void mul_grad_span(float *ga, const float *g, const float *b, long n, boo
 // modulo would keep the loop from vectorizing.
 static void mul_grad_rows(void *ctx, long begin, long end) {
     const MulGradJob *j = ctx;
-    for (long o = begin; o < end; o++) mul_grad_span(j->ga + o * j->inner, j->g + o * j->inner, j->b, j->inner, j->store);
+    for (long o = begin; o < end; o++)
+        mul_grad_span(j->ga + o * j->inner, j->g + o * j->inner, j->b, j->inner, j->store);
 }
 
 // Elements [begin, end) of ga (+)= g * b, for a and b of the same shape (one long row: a gate, or

@@ -148,7 +148,8 @@ static void micro_kernel(int kc, const float *restrict a, long row_step, long de
 // The same computation with one float at a time: what the vector version means, and what
 // matmul_scalar_kernel runs in its place so that the tests can compare the two.
 static void micro_kernel_naive(int kc, const float *restrict a, long row_step, long depth_step,
-                               const float *restrict b, float *restrict c, int ldc, int rows, int cols, bool overwrite) {
+                               const float *restrict b, float *restrict c, int ldc, int rows, int cols,
+                               bool overwrite) {
     float acc[MR][NR] = {{0}};
     for (int kk = 0; kk < kc; kk++)
         for (int i = 0; i < MR; i++)
